@@ -1,0 +1,33 @@
+"""One exception type per kind of bad input, each with a message a person can act on.
+
+Readers, loaders and validators raise these; the CLI turns them into ``error: ...`` and exit
+code 2, the GUI into a dialog. Anything else escaping is a bug.
+"""
+
+
+class MnistGuiError(Exception):
+    """Base of every error this application reports to its user."""
+
+
+class DatasetError(MnistGuiError):
+    """A dataset file or folder is missing, malformed or fails its checksum."""
+
+
+class DownloadError(DatasetError):
+    """A dataset download failed, was cancelled, or delivered something unverifiable."""
+
+
+class ModelFileError(MnistGuiError):
+    """A model file cannot be read, is malformed, or cannot be written."""
+
+
+class ConfigError(MnistGuiError):
+    """Invalid training hyper-parameters or preset name."""
+
+
+class ImageError(MnistGuiError):
+    """An image given to ``predict`` cannot be read or used."""
+
+
+class TrainingDiverged(MnistGuiError):
+    """The loss became NaN or infinite; training stopped with the last finite weights."""
