@@ -1,0 +1,137 @@
+"""Optimisers that update the network's flat parameter vector in place.
+
+All state (velocities, moment estimates) and one scratch vector are allocated once, at
+construction; a step is a fixed handful of NumPy calls over the whole parameter vector.
+Hyper-parameters are kept as Python floats: NumPy treats those as "weak" scalars, so the
+arithmetic stays in the parameters' own dtype (float32 in training, float64 in the checks).
+
+L2 weight decay is the classic coupled form: ``g += l2 * w`` for weights (not biases) before the
+update rule, i.e. the gradient of ``l2/2 * ||W||^2`` added to the loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mnist_gui.nn.network import Network
+
+
+class Optimizer:
+    def __init__(self, net: Network, l2: float = 0.0) -> None:
+        self.params = net.flat_params
+        self.grads = net.flat_grads
+        self.l2 = float(l2)
+        self._decay = net.decay_mask * l2 if l2 else None
+        self._s = np.empty_like(self.params)  # scratch
+        self.t = 0
+
+    def _apply_decay(self) -> None:
+        if self._decay is not None:
+            np.multiply(self.params, self._decay, out=self._s)
+            self.grads += self._s
+
+    def step(self, lr: float) -> None:
+        self.t += 1
+        self._apply_decay()
+        self._update(float(lr))
+
+    def _update(self, lr: float) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Plain gradient descent: ``w -= lr * g``."""
+
+    def _update(self, lr: float) -> None:
+        np.multiply(self.grads, lr, out=self._s)
+        self.params -= self._s
+
+
+class Momentum(Optimizer):
+    """Heavy-ball momentum: ``v = mu * v - lr * g``; ``w += v``."""
+
+    def __init__(self, net: Network, l2: float = 0.0, momentum: float = 0.9) -> None:
+        super().__init__(net, l2)
+        self.mu = float(momentum)
+        self.v = np.zeros_like(self.params)
+
+    def _update(self, lr: float) -> None:
+        self.v *= self.mu
+        np.multiply(self.grads, lr, out=self._s)
+        self.v -= self._s
+        self.params += self.v
+
+
+class Nesterov(Momentum):
+    """Nesterov momentum in the usual reformulation: ``v = mu*v - lr*g``; ``w += mu*v - lr*g``."""
+
+    def _update(self, lr: float) -> None:
+        self.v *= self.mu
+        np.multiply(self.grads, lr, out=self._s)
+        self.v -= self._s                        # v_new
+        self.params -= self._s                   # - lr * g
+        np.multiply(self.v, self.mu, out=self._s)
+        self.params += self._s                   # + mu * v_new
+
+
+class RMSProp(Optimizer):
+    """``r = rho * r + (1 - rho) * g^2``; ``w -= lr * g / (sqrt(r) + eps)`` (Keras defaults)."""
+
+    def __init__(self, net: Network, l2: float = 0.0, rho: float = 0.9, eps: float = 1e-7) -> None:
+        super().__init__(net, l2)
+        self.rho, self.eps = float(rho), float(eps)
+        self.r = np.zeros_like(self.params)
+
+    def _update(self, lr: float) -> None:
+        s = self._s
+        np.multiply(self.grads, self.grads, out=s)
+        self.r -= s                              # r = rho*r + (1-rho)*g^2 == (r - g^2)*rho + g^2
+        self.r *= self.rho
+        self.r += s
+        np.sqrt(self.r, out=s)
+        s += self.eps
+        np.divide(self.grads, s, out=s)
+        s *= lr
+        self.params -= s
+
+
+class Adam(Optimizer):
+    """Adam with bias correction folded into the step size (Kingma & Ba, section 2)."""
+
+    def __init__(self, net: Network, l2: float = 0.0, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8) -> None:
+        super().__init__(net, l2)
+        self.b1, self.b2, self.eps = float(beta1), float(beta2), float(eps)
+        self.m = np.zeros_like(self.params)
+        self.v = np.zeros_like(self.params)
+
+    def _update(self, lr: float) -> None:
+        g, s = self.grads, self._s
+        self.m -= g                              # m = b1*m + (1-b1)*g == (m - g)*b1 + g
+        self.m *= self.b1
+        self.m += g
+        np.multiply(g, g, out=s)
+        self.v -= s
+        self.v *= self.b2
+        self.v += s
+        t = self.t
+        step = lr * math.sqrt(1.0 - self.b2 ** t) / (1.0 - self.b1 ** t)
+        eps_hat = self.eps * math.sqrt(1.0 - self.b2 ** t)
+        np.sqrt(self.v, out=s)
+        s += eps_hat
+        np.divide(self.m, s, out=s)
+        s *= step
+        self.params -= s
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "rmsprop": RMSProp, "adam": Adam}
+
+
+def make_optimizer(name: str, net: Network, l2: float = 0.0, momentum: float = 0.9) -> Optimizer:
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r} (choose from {', '.join(OPTIMIZERS)})")
+    if name in ("momentum", "nesterov"):
+        return OPTIMIZERS[name](net, l2=l2, momentum=momentum)
+    return OPTIMIZERS[name](net, l2=l2)
