@@ -1,0 +1,99 @@
+"""A trained model: the network, how its inputs are normalised, and what is known about it.
+
+Images enter as uint8 (0 = background, 255 = ink), exactly as MNIST stores them and as
+:func:`mnist_gui.preprocess.preprocess_drawing` produces them; :meth:`Model.encode` maps them to
+float32 network inputs through a 256-entry lookup table, which applies the normalisation for free.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnist_gui.nn import Network, softmax
+
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Network input = (pixel / 255 - mean) / std."""
+
+    mean: float = 0.0
+    std: float = 1.0
+
+    @classmethod
+    def unit(cls) -> "Normalization":
+        return cls(0.0, 1.0)
+
+    @classmethod
+    def standard(cls) -> "Normalization":
+        return cls(MNIST_MEAN, MNIST_STD)
+
+    def lookup_table(self) -> np.ndarray:
+        return ((np.arange(256, dtype=np.float64) / 255.0 - self.mean) / self.std).astype(np.float32)
+
+
+class Model:
+    """A network plus input normalisation and metadata (architecture, history, accuracy...)."""
+
+    def __init__(self, network: Network, normalization: Normalization, metadata: dict | None = None) -> None:
+        self.network = network
+        self.normalization = normalization
+        self.metadata = dict(metadata or {})
+        self._lut = normalization.lookup_table()
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        dense = self.network.dense_layers
+        return (dense[0].n_in, *(d.n_out for d in dense))
+
+    @property
+    def activation(self) -> str:
+        from mnist_gui.nn import ACTIVATIONS
+
+        for layer in self.network.layers:
+            for name, cls in ACTIVATIONS.items():
+                if type(layer) is cls:
+                    return name
+        return "relu"
+
+    @property
+    def test_accuracy(self) -> float | None:
+        value = self.metadata.get("test_accuracy")
+        return float(value) if value is not None else None
+
+    def encode(self, images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """uint8 (N, 784) images -> float32 network inputs; float images are taken as 0..255."""
+        images = np.asarray(images)
+        if images.dtype == np.uint8:
+            return np.take(self._lut, images, out=out)
+        x = images.astype(np.float32) * np.float32(1.0 / 255.0)
+        x -= np.float32(self.normalization.mean)
+        x *= np.float32(1.0 / self.normalization.std)
+        if out is not None:
+            out[...] = x
+            return out
+        return x
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Softmax probabilities, (N, 10) float32, for (N, 784) or (N, 28, 28) or one (28, 28) image."""
+        images = np.asarray(images)
+        if images.ndim == 2 and images.shape == (28, 28):
+            images = images[None]
+        images = images.reshape(images.shape[0], -1)
+        return softmax(self.network.logits(self.encode(images)))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return np.argmax(self.predict_proba(images), axis=1)
+
+    def copy(self) -> "Model":
+        """A deep copy with its own weights: safe to hand to another thread."""
+        net = copy.deepcopy(self.network)
+        return Model(net, self.normalization, copy.deepcopy(self.metadata))
+
+    def describe(self) -> str:
+        return "-".join(str(s) for s in self.sizes) + f" {self.activation}"

@@ -1,0 +1,171 @@
+"""Model files: ``.npz`` with the weights (W0, b0, W1, b1, ...) and a JSON ``metadata`` entry.
+
+The metadata holds the format version, architecture, activation, input normalisation, preset and
+hyper-parameters, training history, test accuracy and the dataset checksum.
+
+Writing is atomic (temporary file, fsync, rename): an interrupted save leaves the previous file.
+Reading trusts nothing: the zip, the JSON, the format version, every array's name, dtype, shape
+and finiteness are checked, and sizes are checked *before* anything is decompressed, so a hostile
+file cannot make us allocate more than the architecture it declares. Every problem is a
+:class:`ModelFileError` that names the file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mnist_gui import __version__
+from mnist_gui.atomic import atomic_open
+from mnist_gui.errors import ModelFileError
+from mnist_gui.model import Model, Normalization
+from mnist_gui.nn import ACTIVATIONS, build_mlp
+
+FORMAT_VERSION = 1
+MAX_LAYERS = 32
+MAX_PARAMS = 200_000_000
+
+
+def _jsonable(value):
+    """Replace non-finite floats (not valid JSON) by None, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    return value
+
+
+def save_model(model: Model, path: str | os.PathLike) -> None:
+    """Write ``model`` to ``path`` atomically. Raises ModelFileError if it cannot be written."""
+    path = Path(path)
+    meta = dict(model.metadata)
+    meta.update({
+        "format_version": FORMAT_VERSION,
+        "app_version": __version__,
+        "architecture": list(model.sizes),
+        "activation": model.activation,
+        "normalization": {"mean": model.normalization.mean, "std": model.normalization.std},
+    })
+    arrays: dict[str, np.ndarray] = {}
+    for i, layer in enumerate(model.network.dense_layers):
+        arrays[f"W{i}"] = np.ascontiguousarray(layer.params["W"], dtype=np.float32)
+        arrays[f"b{i}"] = np.ascontiguousarray(layer.params["b"], dtype=np.float32)
+    text = json.dumps(_jsonable(meta), sort_keys=True, allow_nan=False)
+    arrays["metadata"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    try:
+        with atomic_open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot write model file: {exc.strerror or exc}") from exc
+
+
+def _fail(path: Path, problem: str) -> ModelFileError:
+    return ModelFileError(f"{path.name}: {problem}")
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """Read and fully validate a model file."""
+    path = Path(path)
+    if not path.exists():
+        raise _fail(path, "no such file")
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a model file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _fail(path, f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+        names = {info.filename: info for info in zf.infolist()}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, IndexError, OverflowError) as exc:
+        raise _fail(path, "not a model file (not a valid .npz/zip archive)") from exc
+    try:
+        return _load_from_zip(path, zf, names)
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, IndexError, OverflowError,
+            TypeError, UnicodeDecodeError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+        # A damaged archive can fail in many ways inside zipfile/zlib/numpy; all mean the same here.
+        raise _fail(path, f"damaged model file ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_array(path: Path, zf: zipfile.ZipFile, names: dict, name: str, max_bytes: int) -> np.ndarray:
+    info = names.get(name + ".npy")
+    if info is None:
+        raise _fail(path, f"missing array {name!r}")
+    # Guard before decompressing: the declared size must fit the expected array (+ .npy header).
+    if info.file_size > max_bytes + 4096:
+        raise _fail(path, f"array {name!r} is larger than its declared shape allows")
+    with zf.open(info) as fh:
+        data = fh.read(max_bytes + 4097)
+    arr = np.load(io.BytesIO(data), allow_pickle=False)
+    if not isinstance(arr, np.ndarray):
+        raise _fail(path, f"entry {name!r} is not an array")
+    return arr
+
+
+def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
+    meta_arr = _read_array(path, zf, names, "metadata", 16 * 1024 * 1024)
+    if meta_arr.dtype != np.uint8 or meta_arr.ndim != 1:
+        raise _fail(path, "metadata entry has the wrong type")
+    try:
+        meta = json.loads(meta_arr.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(path, f"metadata is not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise _fail(path, "metadata is not a JSON object")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _fail(path, "metadata has no format_version")
+    if version > FORMAT_VERSION:
+        raise _fail(path, f"format version {version} is newer than this app supports ({FORMAT_VERSION}); "
+                          "update mnist-gui to open it")
+    if version < 1:
+        raise _fail(path, f"invalid format version {version}")
+    sizes = meta.get("architecture")
+    if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS + 1
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 1_000_000 for s in sizes)):
+        raise _fail(path, f"invalid architecture {sizes!r}")
+    if sizes[0] != 784 or sizes[-1] != 10:
+        raise _fail(path, f"architecture {sizes} does not take 784 inputs and give 10 outputs")
+    if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) > MAX_PARAMS:
+        raise _fail(path, "architecture is implausibly large")
+    activation = meta.get("activation", "relu")
+    if activation not in ACTIVATIONS:
+        raise _fail(path, f"unknown activation {activation!r}")
+    norm = meta.get("normalization") or {}
+    try:
+        normalization = Normalization(float(norm.get("mean", 0.0)), float(norm.get("std", 1.0)))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise _fail(path, "invalid input normalisation") from exc
+    if not (math.isfinite(normalization.mean) and math.isfinite(normalization.std) and normalization.std > 0):
+        raise _fail(path, "invalid input normalisation")
+
+    arrays = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for name, shape in ((f"W{i}", (n_in, n_out)), (f"b{i}", (n_out,))):
+            arr = _read_array(path, zf, names, name, int(np.prod(shape)) * 8)
+            if arr.shape != shape:
+                raise _fail(path, f"array {name} has shape {arr.shape}, expected {shape}")
+            if arr.dtype.kind != "f":
+                raise _fail(path, f"array {name} has dtype {arr.dtype}, expected floating point")
+            if not np.all(np.isfinite(arr)):
+                raise _fail(path, f"array {name} contains NaN or infinite values")
+            arrays.append(arr.astype(np.float32))
+    extra = sorted(n for n in names if n.endswith(".npy") and n[:-4] not in
+                   {"metadata", *(f"{p}{i}" for i in range(len(sizes) - 1) for p in "Wb")})
+    if extra:
+        raise _fail(path, f"unexpected arrays {', '.join(e[:-4] for e in extra)} for architecture {sizes}")
+    network = build_mlp(sizes, activation=activation)
+    network.set_weights(arrays)
+    return Model(network, normalization, meta)
