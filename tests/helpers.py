@@ -1,0 +1,34 @@
+"""Shared test helpers: a cached MNIST load and small synthetic data sets."""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+
+import numpy as np
+
+
+@functools.lru_cache(maxsize=1)
+def mnist():
+    """The bundled real MNIST, loaded once per test session."""
+    from mnist_gui.data import load_mnist
+
+    return load_mnist(None)
+
+
+def small_mnist(n_train: int = 6000, n_test: int = 2000):
+    """A subset of the real MNIST with the same attributes as MnistData."""
+    d = mnist()
+    return SimpleNamespace(train_images=d.train_images[:n_train], train_labels=d.train_labels[:n_train],
+                           test_images=d.test_images[:n_test], test_labels=d.test_labels[:n_test],
+                           source="bundled MNIST subset", checksum=d.checksum)
+
+
+def random_data(n_train=300, n_test=100, seed=0):
+    rng = np.random.default_rng(seed)
+    return SimpleNamespace(
+        train_images=rng.integers(0, 256, (n_train, 784), dtype=np.uint8),
+        train_labels=rng.integers(0, 10, n_train).astype(np.uint8),
+        test_images=rng.integers(0, 256, (n_test, 784), dtype=np.uint8),
+        test_labels=rng.integers(0, 10, n_test).astype(np.uint8),
+        source="random", checksum="0" * 64)

@@ -1,0 +1,160 @@
+"""The training loop: real learning on real MNIST, events, control, determinism, divergence."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from helpers import random_data, small_mnist
+from mnist_gui.errors import ConfigError
+from mnist_gui.training import (BatchProgress, EpochResult, TrainingConfig, TrainingControl, TrainingFinished,
+                                TrainingSession, split_validation, train)
+
+
+def run_all(session, **kw):
+    return list(session.run(**kw))
+
+
+def test_short_real_training_reaches_stated_accuracy():
+    # 10,000 real images, 3 epochs, ~2 s: a working engine gets > 94% on 2,000 test images.
+    data = small_mnist(12000, 2000)
+    cfg = TrainingConfig(hidden=(128,), epochs=3, val_size=2000, normalization="standard")
+    model, finished = train(cfg, data)
+    assert finished.status == "completed"
+    assert finished.test_accuracy > 0.94, finished.test_accuracy
+    assert finished.history[-1].train_loss < finished.history[0].train_loss
+    assert model.metadata["test_accuracy"] == finished.test_accuracy
+
+
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.1), ("momentum", 0.05), ("nesterov", 0.05),
+                                          ("rmsprop", 1e-3), ("adam", 1e-3)])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_every_optimizer_and_activation_learns(optimizer, lr, activation):
+    data = small_mnist(3000, 1000)
+    cfg = TrainingConfig(hidden=(64,), epochs=2, val_size=500, optimizer=optimizer, lr=lr, activation=activation)
+    _, finished = train(cfg, data)
+    assert finished.test_accuracy > 0.80, (optimizer, activation, finished.test_accuracy)
+
+
+def test_events_order_and_contents():
+    data = random_data(1000, 100)
+    cfg = TrainingConfig(hidden=(16,), epochs=2, batch_size=100, val_size=200)
+    events = run_all(TrainingSession(cfg, data, progress_interval=0.0))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[-1] == "TrainingFinished" and kinds.count("EpochResult") == 2
+    batches = [e for e in events if isinstance(e, BatchProgress)]
+    assert len(batches) == 16 and batches[-1].step == batches[-1].total_steps == 16
+    assert all(b.eta >= 0 and b.samples_per_second > 0 for b in batches)
+    epochs = [e for e in events if isinstance(e, EpochResult)]
+    assert [e.epoch for e in epochs] == [1, 2] and all(e.val_accuracy is not None for e in epochs)
+
+
+def test_progress_is_throttled():
+    data = random_data(4000, 100)
+    cfg = TrainingConfig(hidden=(8,), epochs=1, batch_size=8, val_size=100)
+    events = run_all(TrainingSession(cfg, data, progress_interval=10.0))
+    # 488 batches, but only the first and the epoch's last batch are reported.
+    assert sum(isinstance(e, BatchProgress) for e in events) == 2
+
+
+def test_deterministic_for_a_seed():
+    data = random_data(600, 100)
+    cfg = TrainingConfig(hidden=(32,), epochs=2, batch_size=50, val_size=100, dropout=0.3, seed=7)
+    a, _ = train(cfg, data)
+    b, _ = train(cfg, data)
+    c, _ = train(TrainingConfig(hidden=(32,), epochs=2, batch_size=50, val_size=100, dropout=0.3, seed=8), data)
+    assert np.array_equal(a.network.flat_params, b.network.flat_params)
+    assert not np.array_equal(a.network.flat_params, c.network.flat_params)
+
+
+def test_validation_split_is_seeded_and_disjoint():
+    images = np.arange(1000, dtype=np.uint8).reshape(-1, 1).repeat(784, 1)
+    labels = (np.arange(1000) % 10).astype(np.uint8)
+    tx, ty, vx, vy = split_validation(images, np.arange(1000), 100, seed=1)
+    assert len(vy) == 100 and len(ty) == 900 and not set(vy) & set(ty)
+    assert np.array_equal(split_validation(images, np.arange(1000), 100, seed=1)[3], vy)
+    assert not np.array_equal(split_validation(images, np.arange(1000), 100, seed=2)[3], vy)
+    assert labels.shape == (1000,)
+
+
+def test_stop_between_batches():
+    data = random_data(5000, 100)
+    control = TrainingControl()
+    session = TrainingSession(TrainingConfig(hidden=(16,), epochs=50, batch_size=10, val_size=100),
+                              data, control, progress_interval=0.0)
+    seen = 0
+    for event in session.run():
+        if isinstance(event, BatchProgress):
+            seen += 1
+            if seen == 5:
+                control.stop()
+        if isinstance(event, TrainingFinished):
+            assert event.status == "stopped" and "stopped" in event.reason
+    assert seen == 5
+
+
+def test_pause_blocks_and_resume_continues():
+    data = random_data(2000, 100)
+    control = TrainingControl()
+    session = TrainingSession(TrainingConfig(hidden=(16,), epochs=1, batch_size=100, val_size=100),
+                              data, control, progress_interval=0.0)
+    gen = session.run()
+    first = next(gen)
+    assert isinstance(first, BatchProgress) and first.batch == 1
+    control.pause()
+    got = []
+    t = threading.Thread(target=lambda: got.append(next(gen)))
+    t.start()
+    t.join(0.3)
+    assert t.is_alive() and not got          # paused: no batch runs
+    control.resume()
+    t.join(5)
+    assert got and got[0].batch == 2
+    rest = list(gen)
+    assert rest[-1].status == "completed"
+
+
+def test_divergence_is_detected_and_weights_stay_finite():
+    data = small_mnist(3000, 500)
+    cfg = TrainingConfig(hidden=(64,), epochs=3, optimizer="sgd", lr=10.0, val_size=500)
+    session = TrainingSession(cfg, data)
+    events = run_all(session)
+    finished = events[-1]
+    assert finished.status == "diverged" and "diverged" in finished.reason and "learning rate" in finished.reason
+    assert np.all(np.isfinite(session.model.network.flat_params))
+
+
+def test_full_batch_mode_uses_whole_set():
+    data = random_data(500, 50)
+    cfg = TrainingConfig(hidden=(10,), epochs=3, batch_size=0, optimizer="sgd", lr=0.1, val_size=100)
+    events = run_all(TrainingSession(cfg, data, progress_interval=0.0))
+    batches = [e for e in events if isinstance(e, BatchProgress)]
+    assert len(batches) == 3 and all(b.batches == 1 for b in batches)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(lr=-0.1), "learning rate"),
+    (dict(lr=float("nan")), "learning rate"),
+    (dict(batch_size=-1), "batch size"),
+    (dict(epochs=0), "epochs"),
+    (dict(hidden=()), "hidden"),
+    (dict(hidden=(0,)), "hidden"),
+    (dict(dropout=1.0), "dropout"),
+    (dict(l2=-1.0), "L2"),
+    (dict(activation="swish"), "activation"),
+    (dict(optimizer="lbfgs"), "optimizer"),
+    (dict(hidden=(200000, 200000)), "GiB"),
+])
+def test_invalid_config_refused_up_front(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainingConfig(**kwargs).validate()
+
+
+def test_val_size_larger_than_data_is_refused():
+    with pytest.raises(ConfigError, match="validation size"):
+        TrainingSession(TrainingConfig(val_size=500), random_data(400, 10))
+
+
+def test_config_round_trips_through_dict():
+    cfg = TrainingConfig(hidden=(32, 16), dropout=0.1, preset="x")
+    assert TrainingConfig.from_dict(cfg.to_dict()) == cfg
