@@ -10,7 +10,7 @@
 A :class:`TrainingControl` (thread-safe) pauses, resumes or stops the loop between batches.
 
 Data stays uint8 in memory; each batch is gathered with ``np.take`` into a preallocated buffer and
-turned into float32 through a 256-entry lookup table that also applies the input normalisation.
+turned into float32 (normalised) in a second preallocated buffer.
 """
 
 from __future__ import annotations
