@@ -271,8 +271,9 @@ def preprocess_drawing(ink: np.ndarray) -> np.ndarray | None:
         m = _block_mean(a, top, bottom, left, right, k)
     m *= np.float32(1.0 / peak)
     np.maximum(m, 0.0, out=m)  # negative "ink" (float input) would cancel real ink in the sums
-    # One empty pixel around the crop, so the gradient sees the outline of ink touching the crop edge.
-    m = np.pad(m, 1)
+    # Two empty pixels around the crop, so the central differences see the whole outline of ink
+    # touching the crop's edge.
+    m = np.pad(m, 2)
     height, width = (bottom - top) / k, (right - left) / k
 
     # Scale (output px per measurement px) chosen from the pen's path: bbox = path extent + width.
@@ -293,7 +294,12 @@ def preprocess_drawing(ink: np.ndarray) -> np.ndarray | None:
     wh = int(np.ceil(m.shape[0] * s)) + 2 * margin
     ww = int(np.ceil(m.shape[1] * s)) + 2 * margin
     work = _resample(m, (wh, ww), s, (-margin / s, -margin / s))
-    if width_out * over < 1.0:
+    if s > 2.0:
+        # A tiny drawing enlarged: interpolation spread every edge over s pixels, and eroding such a
+        # ramp only lowers it. Sharpen the edges back to ~1.5 px about the half level (which keeps
+        # the stroke's area), as if it had been drawn at this size.
+        work = np.clip((work - 0.5) * np.float32(s / 1.5) + 0.5, 0.0, 1.0)
+    elif width_out * over < 1.0:
         # The pen is thinner than a working pixel even at the finest oversampling (huge canvas, hair-
         # line pen): area averaging has dimmed it, so restore its brightness before dilating it.
         work = np.minimum(work * np.float32(1.0 / max(width_out * over, 0.1)), np.float32(1.0))
