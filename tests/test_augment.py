@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import mnist
 from mnist_gui.augment import Augmenter, AugmentParams
+from test_preprocess import mnist_test_images
 
 
 @pytest.fixture(scope="module")
 def batch() -> np.ndarray:
-    return np.ascontiguousarray(mnist().test_images[:64])
+    return np.ascontiguousarray(mnist_test_images()[:64])
 
 
 def no_change() -> Augmenter:
