@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import time
 
 import numpy as np
 import pytest
 
 from mnist_gui.preprocess import estimate_stroke_width, normalise_polarity, preprocess_drawing
+from mnist_gui.resources_path import resource
 
 
 # ----------------------------------------------------------------------------- helpers
+@functools.lru_cache(maxsize=1)
+def mnist_test_images() -> np.ndarray:
+    """The 10,000 MNIST test images, (N, 784) uint8, read straight from the bundled IDX file
+    (independent of the data layer, which has its own tests)."""
+    with gzip.open(resource("mnist", "t10k-images-idx3-ubyte.gz")) as f:
+        images = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 784)
+    images.flags.writeable = False
+    return images
+
+
 def render_path(points, pen: float, size: int = 280, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Draw a polyline with a round pen, anti-aliased, like a canvas does: uint8 ink-high."""
     h, w = shape if shape is not None else (size, size)
@@ -200,9 +213,7 @@ def test_4px_pen_and_40px_marker_give_similar_inputs():
 
 def test_output_stroke_width_matches_mnist():
     """Drawings come out with the stroke width of typical MNIST digits, whatever the pen."""
-    from helpers import mnist
-
-    test = mnist().test_images[:300].reshape(-1, 28, 28)
+    test = mnist_test_images()[:300].reshape(-1, 28, 28)
     mnist_w = np.median([estimate_stroke_width(np.pad(d / 255.0, 1)) for d in test])
     for pen in (4, 12, 40):
         ws = [estimate_stroke_width(np.pad(preprocess_drawing(render_path(p, pen)) / 255.0, 1))
@@ -211,11 +222,9 @@ def test_output_stroke_width_matches_mnist():
 
 
 def test_mnist_digits_drawn_large_come_back_close_to_the_originals():
-    from helpers import mnist
-
-    d = mnist()
-    corr = [correlation(preprocess_drawing(upsample_mnist(d.test_images[i].reshape(28, 28))),
-                        d.test_images[i]) for i in range(0, 2000, 20)]
+    images = mnist_test_images()
+    corr = [correlation(preprocess_drawing(upsample_mnist(images[i].reshape(28, 28))), images[i])
+            for i in range(0, 2000, 20)]
     assert np.mean(corr) > 0.85
 
 
