@@ -1,0 +1,73 @@
+"""'What the network sees': the 28x28 image the model receives, scaled up without smoothing.
+
+Showing the preprocessed input makes the preprocessing honest: a user whose '7' is read as a '1'
+can see that the network was shown a thin slanted bar. Pixels are scaled by nearest neighbour so
+each of the 784 inputs stays a visible square.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+FIELD = 28
+
+
+class DigitPreview(QWidget):
+    """Shows a (28, 28) uint8 image (ink high) or, when given ``None``, an empty field."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(FIELD * 3, FIELD * 3)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.setToolTip("The 28x28 image the network receives: your drawing cropped, scaled to fit\n"
+                        "20x20 and centred by its centre of mass, like the MNIST digits.")
+        self._pixels: np.ndarray | None = None
+        self._image = QImage()
+
+    def sizeHint(self) -> QSize:
+        return QSize(FIELD * 5, FIELD * 5)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return width
+
+    def pixels(self) -> np.ndarray | None:
+        """The image currently shown (a copy), or None."""
+        return None if self._pixels is None else self._pixels.copy()
+
+    def set_image(self, pixels: np.ndarray | None) -> None:
+        if pixels is None:
+            self._pixels = None
+            self._image = QImage()
+        else:
+            arr = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(FIELD, FIELD)
+            self._pixels = arr.copy()
+            # QImage does not own the NumPy buffer: copy() detaches it.
+            self._image = QImage(self._pixels.data, FIELD, FIELD, FIELD, QImage.Format.Format_Grayscale8).copy()
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        side = min(self.width(), self.height())
+        cell = max(1, side // FIELD)
+        size = cell * FIELD   # whole pixels per input pixel: every square the same size
+        target = QRect((self.width() - size) // 2, (self.height() - size) // 2, size, size)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        if self._image.isNull():
+            painter.fillRect(target, QColor(0, 0, 0))
+            painter.setPen(QColor(120, 120, 130))
+            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "empty")
+        else:
+            painter.drawImage(target, self._image)
+        # The 20x20 box MNIST fits digits into, as a faint guide.
+        painter.setPen(QPen(QColor(70, 110, 170, 140), 1, Qt.PenStyle.DotLine))
+        painter.drawRect(target.x() + 4 * cell, target.y() + 4 * cell, 20 * cell - 1, 20 * cell - 1)
+        painter.setPen(QPen(QColor(90, 90, 100), 1))
+        painter.drawRect(target.adjusted(0, 0, -1, -1))
+        painter.end()
