@@ -1,0 +1,246 @@
+"""Training in a background thread, reported to the GUI as signals carrying immutable snapshots.
+
+Like Qt's *Mandelbrot* example, the work happens in a :class:`QThread` while the window stays live,
+results cross over by queued signals, and a run can be stopped at once. :class:`TrainingWorker` is a
+plain :class:`QObject` moved to the thread; its :meth:`~TrainingWorker.run` loads the dataset (never
+in the GUI thread), drives the Qt-free :class:`~mnist_gui.training.TrainingSession` and turns its
+events into signals. Everything it emits is immutable (frozen dataclasses) or a private copy (a model
+snapshot), so the GUI never shares mutable state with the training thread.
+
+Signal budget: progress and model snapshots go out at most every ``progress_interval`` seconds
+(~25 per second); epoch results always go out, since each is a point on the plots. Pause, resume and
+stop go straight to the thread-safe :class:`~mnist_gui.training.TrainingControl`, not through the
+worker's (busy) event loop, so they act within one batch.
+
+:class:`TrainingRunner` owns the thread's lifetime: one run at a time, and :meth:`TrainingRunner.shutdown`
+stops the run and joins the thread, so closing the window mid-training neither hangs nor destroys a
+running QThread.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+
+from mnist_gui.errors import ConfigError, MnistGuiError
+from mnist_gui.model import Model
+from mnist_gui.training import (BatchProgress, EpochResult, TrainingConfig, TrainingControl, TrainingFinished,
+                                TrainingSession)
+
+PROGRESS_INTERVAL = 0.04   # seconds: at most ~25 progress signals per second
+
+
+@dataclass(frozen=True)
+class DatasetLoaded:
+    path: str | None           # what was asked for (None: the bundled copy)
+    data: object               # mnist_gui.data.MnistData (its arrays are never written to)
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    config: TrainingConfig
+    n_train: int
+    n_params: int
+    description: str
+    dataset: str
+    model: Model               # a private copy of the initial network, for the GUI to predict with
+
+
+@dataclass(frozen=True)
+class WeightsSnapshot:
+    """The network's weights at one step: fresh, read-only copies of [W0, b0, W1, b1, ...].
+
+    Copying the weights costs 0.06 ms for 784-256-128-10 and 0.45 ms for 784-1024-1024-10, where a deep
+    copy of the whole model (caches, gradients) costs 4 ms and 22 ms: at 25 snapshots a second that is
+    the difference between 0.2% and 10-50% of the training thread's time.
+    """
+
+    step: int
+    weights: tuple
+
+    def apply_to(self, model: Model) -> Model:
+        """Load these weights into ``model`` (same architecture), which is returned."""
+        model.network.set_weights(self.weights)
+        return model
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """The last event of a run, with the trained model (the worker no longer touches it)."""
+
+    result: TrainingFinished
+    model: Model
+    config: TrainingConfig
+
+
+class TrainingWorker(QObject):
+    """Runs one training session (or, with ``config=None``, only loads and checks a dataset)."""
+
+    dataset_ready = Signal(object)     # DatasetLoaded
+    training_started = Signal(object)  # TrainingStarted
+    progress = Signal(object)          # BatchProgress
+    snapshot = Signal(object)          # WeightsSnapshot: the current weights, for "watch it learn"
+    epoch_finished = Signal(object)    # EpochResult
+    finished = Signal(object)          # TrainingOutcome
+    failed = Signal(object)            # MnistGuiError (its str() is the message for the user)
+    done = Signal()                    # always the last signal, after finished or failed
+
+    def __init__(self, config: TrainingConfig | None, dataset_path: str | None = None, data=None,
+                 progress_interval: float = PROGRESS_INTERVAL, snapshots: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        self.dataset_path = dataset_path
+        self._data = data
+        self.progress_interval = progress_interval
+        self.snapshots = snapshots
+        self.control = TrainingControl()
+        self._abandoned = False
+
+    # Called from the GUI thread; all thread-safe.
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        """Stop after the current batch; the session still reports test metrics for what it learnt."""
+        self.control.stop()
+
+    def abandon(self) -> None:
+        """Stop as fast as possible and report nothing more (the window is closing)."""
+        self._abandoned = True
+        self.control.stop()
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except MnistGuiError as exc:
+            self.failed.emit(exc)
+        except MemoryError:
+            self.failed.emit(ConfigError("not enough memory for this network and batch size; "
+                                         "use smaller hidden layers or batches"))
+        except Exception as exc:  # a bug: report it instead of letting the thread die silently
+            traceback.print_exc()
+            self.failed.emit(MnistGuiError(f"unexpected error during training: {type(exc).__name__}: {exc}"))
+        finally:
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())   # so the GUI thread can delete us later
+            self.done.emit()
+
+    def _run(self) -> None:
+        data = self._data
+        if data is None:
+            from mnist_gui.data import load_mnist
+
+            data = load_mnist(self.dataset_path)
+            self.dataset_ready.emit(DatasetLoaded(self.dataset_path, data))
+        if self.config is None or self._abandoned:
+            return
+        session = TrainingSession(self.config, data, self.control, progress_interval=self.progress_interval)
+        self.training_started.emit(TrainingStarted(
+            config=self.config, n_train=int(session.train_x.shape[0]), n_params=session.model.network.n_params,
+            description=session.model.describe(), dataset=str(getattr(data, "source", "?")),
+            model=session.snapshot()))
+        network = session.model.network
+        last_emit = -math.inf
+        events = session.run()
+        try:
+            for event in events:
+                if self._abandoned:
+                    break   # closing events runs no test evaluation: the window is going away
+                if isinstance(event, BatchProgress):
+                    now = time.perf_counter()
+                    if now - last_emit < self.progress_interval and event.step != event.total_steps:
+                        continue
+                    last_emit = now
+                    self.progress.emit(event)
+                    if self.snapshots:
+                        weights = network.get_weights()
+                        for w in weights:
+                            w.flags.writeable = False
+                        self.snapshot.emit(WeightsSnapshot(event.step, tuple(weights)))
+                elif isinstance(event, EpochResult):
+                    self.epoch_finished.emit(event)
+                elif isinstance(event, TrainingFinished):
+                    self.finished.emit(TrainingOutcome(event, session.model, self.config))
+        finally:
+            events.close()
+
+
+class TrainingRunner(QObject):
+    """Owns the thread of the current run: start one worker at a time, stop it, join it."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+
+    @property
+    def worker(self) -> TrainingWorker | None:
+        return self._worker
+
+    @property
+    def thread(self) -> QThread | None:  # noqa: D401 (shadowing QObject.thread on purpose)
+        return self._thread
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def is_busy(self) -> bool:
+        """True from start() until the worker's thread has been joined."""
+        return self._worker is not None
+
+    def start(self, worker: TrainingWorker) -> None:
+        """Run ``worker`` in a fresh thread. Connect to its signals before calling this."""
+        if self._thread is not None:
+            self._join()
+        thread = QThread()
+        thread.setObjectName("mnist-gui training")
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        # Direct: quit from the worker's own thread, so a GUI thread blocked in wait() cannot deadlock.
+        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.done.connect(self._on_worker_done)   # queued to the GUI thread: join, drop references
+        self._thread, self._worker = thread, worker
+        thread.start()
+
+    def pause(self) -> None:
+        if self._worker is not None:
+            self._worker.pause()
+
+    def resume(self) -> None:
+        if self._worker is not None:
+            self._worker.resume()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+
+    def shutdown(self) -> None:
+        """Abandon the run (if any) and join its thread. Safe to call repeatedly."""
+        if self._worker is not None:
+            self._worker.abandon()
+        self._join()
+
+    @Slot()
+    def _on_worker_done(self) -> None:
+        if self.sender() is self._worker:   # not a late signal from a run already joined
+            self._join()
+
+    def _join(self) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.quit()
+            thread.wait()
+        self._thread, self._worker = None, None
