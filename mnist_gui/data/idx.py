@@ -1,0 +1,234 @@
+"""Read IDX files, the simple binary format MNIST is distributed in, raw or gzip-compressed.
+
+An IDX file is a 4-byte magic number, one 32-bit big-endian size per dimension, then the data:
+
+    00 00 <type code> <ndim>   <dim 1> ... <dim ndim>   <prod(dims) * itemsize bytes of data>
+
+MNIST uses type code 0x08 (unsigned bytes): the images are ``60000x28x28`` and the labels ``60000``.
+
+The reader trusts nothing in the header. The declared sizes are checked against what the file
+actually holds *before* anything proportional to them is allocated: for a raw file against its
+size on disk, for a gzip file by decompressing at most ``declared + 1`` bytes (and never more than
+``max_bytes``), so an absurd header or a gzip bomb cannot make us allocate more than the file
+really contains. The data must fill the file exactly; a short file and trailing bytes are both
+errors. Every problem raises :class:`~mnist_gui.errors.DatasetError` with a message that starts
+with the file's path and says what is wrong.
+
+Whether a file is compressed is decided by its first two bytes, not by its name: browsers often
+un-gzip a download transparently and keep the ``.gz`` name.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+import struct
+import zlib
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from mnist_gui.errors import DatasetError
+
+__all__ = ["read_idx", "IDX_TYPES", "DEFAULT_MAX_BYTES"]
+
+#: IDX type code -> the (big-endian) dtype the data is stored in.
+IDX_TYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_TYPE_NAMES = {0x08: "uint8", 0x09: "int8", 0x0B: "int16", 0x0C: "int32", 0x0D: "float32",
+               0x0E: "float64"}
+
+#: Largest data block read_idx accepts by default (MNIST's biggest file holds 47 MB); it is also
+#: the most a gzip bomb can make the reader decompress.
+DEFAULT_MAX_BYTES = 1 << 30
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_INPUT_CHUNK = 1 << 20  # compressed bytes fed to zlib per call
+_OUTPUT_CHUNK = 16 << 20  # decompressed bytes asked of zlib per call: bounds each allocation
+
+
+def read_idx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
+    """Read a raw or gzip-compressed IDX file into a writable, native-byte-order array.
+
+    The array has the shape the header declares (e.g. ``(60000, 28, 28)``) and the dtype of its
+    type code (``uint8`` for MNIST). Files whose data block exceeds ``max_bytes`` are refused.
+    Raises :class:`DatasetError` naming the file for anything missing, unreadable or malformed.
+    """
+    name = os.fspath(path)
+    p = Path(path)
+    try:
+        # stat before open: opening a FIFO or device could block or never end.
+        mode = p.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise DatasetError(f"{name}: is a folder, not an IDX file")
+        if not stat.S_ISREG(mode):
+            raise DatasetError(f"{name}: not a regular file")
+        with open(p, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_size == 0:
+                raise DatasetError(f"{name}: empty file")
+            if fh.read(2) == _GZIP_MAGIC:
+                fh.seek(0)
+                # The compressed bytes are bounded by the file's real size, so reading them whole
+                # is safe; the decompressed size is what an attacker controls.
+                stream = _CappedGunzip(fh.read(), name)
+                return _parse(stream.read, None, name, max_bytes)
+            fh.seek(0)
+            return _parse(fh.read, st.st_size, name, max_bytes)
+    except FileNotFoundError:
+        raise DatasetError(f"{name}: file not found") from None
+    except PermissionError:
+        raise DatasetError(f"{name}: cannot read the file: permission denied") from None
+    except OSError as exc:
+        raise DatasetError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise DatasetError(f"{name}: not enough memory to read the file") from None
+
+
+def _parse(read: Callable[[int], bytes], file_size: int | None, name: str,
+           max_bytes: int) -> np.ndarray:
+    """Parse an IDX stream. ``file_size`` is the raw file's size, None for a decompressed stream."""
+    where = "file" if file_size is not None else "decompressed file"
+    magic = read(4)
+    if len(magic) < 4:
+        raise DatasetError(f"{name}: truncated: the {where} has only {len(magic)} bytes, "
+                           "too short for the 4-byte IDX magic number")
+    if magic[0] != 0 or magic[1] != 0:
+        raise DatasetError(f"{name}: not an IDX file: the magic number {magic.hex()} does not "
+                           f"start with two zero bytes{_guess_what_it_is(magic)}")
+    type_code, ndim = magic[2], magic[3]
+    if type_code not in IDX_TYPES:
+        known = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
+        raise DatasetError(f"{name}: not a valid IDX file: unknown data type code "
+                           f"0x{type_code:02X} (known: {known})")
+    if ndim == 0:
+        raise DatasetError(f"{name}: not a valid IDX file: the header declares zero dimensions")
+    raw_dims = read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise DatasetError(f"{name}: truncated: the header declares {ndim} dimensions "
+                           f"({4 * ndim} bytes of sizes) but the {where} ends after "
+                           f"{4 + len(raw_dims)} bytes")
+    dims = struct.unpack(f">{ndim}I", raw_dims)
+    dtype = IDX_TYPES[type_code]
+    # Python ints: a product like 2**31 * 2**31 cannot overflow here.
+    declared = math.prod(dims) * dtype.itemsize
+    shape_text = "x".join(str(d) for d in dims)
+    declares = f"header declares {shape_text} {_TYPE_NAMES[type_code]} = {declared} bytes of data"
+    header_len = 4 + 4 * ndim
+
+    if file_size is not None:
+        actual = file_size - header_len
+        if actual < declared:
+            raise DatasetError(f"{name}: truncated: {declares}, file has {actual}")
+        if actual > declared:
+            raise DatasetError(f"{name}: trailing garbage: {declares}, file has {actual} "
+                               f"({actual - declared} bytes too many)")
+        if declared > max_bytes:
+            raise DatasetError(f"{name}: too large: {declares}, more than the limit of {max_bytes}")
+        payload = bytearray(declared)
+        got = _read_into(read, payload)
+        if got != declared:  # the file shrank while we were reading it
+            raise DatasetError(f"{name}: truncated: {declares}, could only read {got}")
+    else:
+        # Ask for one byte more than declared, so trailing data shows up as an overlong read.
+        payload = read(min(declared, max_bytes) + 1)
+        actual = len(payload)
+        if declared > max_bytes and actual > max_bytes:
+            raise DatasetError(f"{name}: too large: {declares}, more than the limit of {max_bytes}")
+        if actual < declared:
+            raise DatasetError(f"{name}: truncated: {declares}, decompressed file has {actual}")
+        if actual > declared or read(1):  # read(1) also drives zlib to the end: CRC check
+            raise DatasetError(f"{name}: trailing garbage: {declares}, "
+                               "but the decompressed file holds more")
+
+    array = np.frombuffer(payload, dtype=dtype).reshape(dims)
+    if dtype.itemsize > 1:
+        # Native byte order makes every later computation on the array fast.
+        array = array.astype(dtype.newbyteorder("="))
+    return array
+
+
+def _read_into(read: Callable[[int], bytes], buffer: bytearray) -> int:
+    """Fill ``buffer`` from a file's ``read``; return how many bytes arrived."""
+    view = memoryview(buffer)
+    got = 0
+    while got < len(buffer):
+        chunk = read(min(len(buffer) - got, 64 << 20))
+        if not chunk:
+            break
+        view[got:got + len(chunk)] = chunk
+        got += len(chunk)
+    return got
+
+
+def _guess_what_it_is(magic: bytes) -> str:
+    """A hint for the common wrong files people pick, appended to the bad-magic message."""
+    if magic.lstrip()[:1] == b"<":
+        return " (it looks like an HTML page: a failed download?)"
+    if magic.startswith(b"PK"):
+        return " (it looks like a zip archive: unpack it first)"
+    if magic[:1].isdigit() or magic[:1].isalpha():
+        return " (it looks like text: a CSV file?)"
+    return ""
+
+
+class _CappedGunzip:
+    """Incremental gunzip of an in-memory .gz file that never produces more than asked for.
+
+    ``read(n)`` returns ``n`` bytes, or fewer only at the end of the stream. Concatenated gzip
+    members are joined, as ``gunzip`` does; zero padding after the last member is allowed, any
+    other trailing bytes, a corrupt stream, a failed CRC or a cut-off file raise DatasetError.
+    """
+
+    def __init__(self, compressed: bytes, name: str) -> None:
+        self._src = memoryview(compressed)
+        self._pos = 0
+        self._name = name
+        self._decomp = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        self._ended = False
+
+    def read(self, n: int) -> bytearray:
+        # Growing one bytearray (realloc, usually in place) keeps the peak near the output size.
+        out = bytearray()
+        got = 0
+        while got < n and not self._ended:
+            if self._decomp.eof:
+                self._next_member()
+                continue
+            data = self._decomp.unconsumed_tail
+            if not data:
+                data = self._src[self._pos:self._pos + _INPUT_CHUNK]
+                self._pos += len(data)
+            try:
+                chunk = self._decomp.decompress(data, min(n - got, _OUTPUT_CHUNK))
+            except zlib.error as exc:
+                raise DatasetError(f"{self._name}: corrupt gzip data ({exc})") from None
+            if chunk:
+                out += chunk
+                got += len(chunk)
+            elif not data and not self._decomp.eof:
+                # No input left, no output came, and the stream never reached its end marker.
+                raise DatasetError(f"{self._name}: truncated: the gzip stream ends early "
+                                   "(incomplete download?)")
+        return out
+
+    def _next_member(self) -> None:
+        rest = bytes(self._decomp.unused_data) + bytes(self._src[self._pos:])
+        stripped = rest.lstrip(b"\0")
+        if not stripped:
+            self._ended = True
+            return
+        if not stripped.startswith(_GZIP_MAGIC):
+            raise DatasetError(f"{self._name}: trailing garbage: {len(rest)} bytes that are not "
+                               "gzip data follow the compressed stream")
+        self._src = memoryview(stripped)
+        self._pos = 0
+        self._decomp = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
