@@ -31,6 +31,10 @@ from mnist_gui.nn.init import INITIALISERS
 
 INPUT_SIZE = 784
 N_CLASSES = 10
+# A mean cross-entropy above this means the true class gets probability < e^-1000: no training that
+# is still learning gets there, while an exploding one (learning rate 10) passes it within a few
+# batches and then often dies quietly (all ReLUs off) without ever producing a NaN.
+DIVERGENCE_LOSS = 1000.0
 # Refuse networks whose training state would not fit comfortably: params, grads, optimiser state
 # (up to 2 vectors) and scratch = 5 float32 copies of the parameters, plus activations.
 MAX_TRAINING_BYTES = 8 * 1024**3
@@ -305,7 +309,10 @@ class TrainingSession:
         aug_out = np.empty((batch, INPUT_SIZE), np.uint8) if augmenter else None
         if full_batch:
             model.encode(self.train_x, out=xb)
-        snapshot = net.flat_params.copy()   # last weights known to be finite
+        # Weights known to be healthy (they just produced a finite, sane loss), refreshed every
+        # ``snapshot_every`` steps: a 1 MB copy, too costly per batch, negligible every 20.
+        snapshot = net.flat_params.copy()
+        snapshot_step = 0
         snapshot_every = 20
 
         t_start = time.perf_counter()
@@ -345,18 +352,20 @@ class TrainingSession:
                         src = augmenter.apply(src, rng, out=aug_out[:m])
                     x = model.encode(src, out=xb[:m])
                 loss, ok = net.train_step_gradients(x, y)
-                if not math.isfinite(loss):
+                if not (loss < DIVERGENCE_LOSS):          # also true for NaN
                     diverged = True
-                    if not np.all(np.isfinite(net.flat_params)):
-                        net.flat_params[...] = snapshot
+                    net.flat_params[...] = snapshot
                     status = "diverged"
-                    reason = (f"training diverged: the loss became {loss} at epoch {epoch}, batch {b + 1} "
-                              f"(learning rate {cfg.lr:g} is probably too high); the last finite weights were kept")
+                    shown = f"{loss:.4g}" if math.isfinite(loss) else str(loss)
+                    reason = (f"training diverged: the loss became {shown} at epoch {epoch}, batch {b + 1} "
+                              f"(learning rate {cfg.lr:g} is probably too high); the weights from step "
+                              f"{snapshot_step}, the last healthy ones, were kept")
                     break
+                if step % snapshot_every == 0:
+                    np.copyto(snapshot, net.flat_params)
+                    snapshot_step = step
                 step += 1
                 optimizer.step(lr_at(step - 1))
-                if step % snapshot_every == 0 and np.isfinite(loss):
-                    np.copyto(snapshot, net.flat_params)
                 loss_sum += loss * m
                 correct += ok
                 samples_done += m

@@ -16,9 +16,11 @@ def run_all(session, **kw):
 
 
 def test_short_real_training_reaches_stated_accuracy():
-    # 10,000 real images, 3 epochs, ~2 s: a working engine gets > 94% on 2,000 test images.
-    data = small_mnist(12000, 2000)
-    cfg = TrainingConfig(hidden=(128,), epochs=3, val_size=2000, normalization="standard")
+    # 20,000 real images, 3 epochs, about a second: measured 0.951-0.956 on the full test set
+    # over seeds 0-2; a broken gradient or optimiser lands far below 0.94.
+    data = small_mnist(22000, 10000)
+    cfg = TrainingConfig(hidden=(128,), epochs=3, val_size=2000, normalization="standard",
+                         schedule="cosine", lr=2e-3)
     model, finished = train(cfg, data)
     assert finished.status == "completed"
     assert finished.test_accuracy > 0.94, finished.test_accuracy
@@ -26,14 +28,24 @@ def test_short_real_training_reaches_stated_accuracy():
     assert model.metadata["test_accuracy"] == finished.test_accuracy
 
 
-@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.1), ("momentum", 0.05), ("nesterov", 0.05),
-                                          ("rmsprop", 1e-3), ("adam", 1e-3)])
-@pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_every_optimizer_and_activation_learns(optimizer, lr, activation):
-    data = small_mnist(3000, 1000)
-    cfg = TrainingConfig(hidden=(64,), epochs=2, val_size=500, optimizer=optimizer, lr=lr, activation=activation)
+LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 1e-3, "adam": 1e-3}
+
+
+@pytest.mark.parametrize("optimizer,activation", [
+    *[(opt, "relu") for opt in LR],
+    *[(opt, act) for act in ("leaky_relu", "tanh", "sigmoid") for opt in ("sgd", "adam")],
+])
+def test_every_optimizer_and_activation_learns(optimizer, activation):
+    lr = LR[optimizer]
+    # Small-data SGD is noisy (seen: 0.78-0.89 over seeds, the same spread as a naive float64
+    # reference loop), so this uses 10,000 images and the full test set, and asks for 0.85.
+    data = small_mnist(10500, 10000)
+    if activation == "sigmoid":
+        lr *= 5 if optimizer in ("sgd", "momentum", "nesterov") else 1   # sigmoid nets need a larger step
+    cfg = TrainingConfig(hidden=(64,), epochs=3, batch_size=32, val_size=500, optimizer=optimizer, lr=lr,
+                         activation=activation)
     _, finished = train(cfg, data)
-    assert finished.test_accuracy > 0.80, (optimizer, activation, finished.test_accuracy)
+    assert finished.test_accuracy > 0.85, (optimizer, activation, finished.test_accuracy)
 
 
 def test_events_order_and_contents():
@@ -114,14 +126,29 @@ def test_pause_blocks_and_resume_continues():
     assert rest[-1].status == "completed"
 
 
-def test_divergence_is_detected_and_weights_stay_finite():
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "momentum"])
+def test_divergence_is_detected_and_healthy_weights_kept(optimizer):
     data = small_mnist(3000, 500)
-    cfg = TrainingConfig(hidden=(64,), epochs=3, optimizer="sgd", lr=10.0, val_size=500)
-    session = TrainingSession(cfg, data)
+    cfg = TrainingConfig(hidden=(64,), epochs=3, optimizer=optimizer, lr=10.0, val_size=500)
+    session = TrainingSession(cfg, data, progress_interval=0.0)
+    initial = session.model.network.flat_params.copy()
     events = run_all(session)
     finished = events[-1]
     assert finished.status == "diverged" and "diverged" in finished.reason and "learning rate" in finished.reason
-    assert np.all(np.isfinite(session.model.network.flat_params))
+    # Detected within the first few batches, not after the run quietly died.
+    assert sum(isinstance(e, BatchProgress) for e in events) < 10
+    params = session.model.network.flat_params
+    assert np.all(np.isfinite(params))
+    assert np.array_equal(params, initial)       # the last healthy snapshot (step 0) was restored
+    assert np.isfinite(finished.test_loss) and finished.test_loss < 10
+
+
+def test_nan_loss_is_detected():
+    data = random_data(400, 50)
+    session = TrainingSession(TrainingConfig(hidden=(8,), epochs=1, val_size=50), data)
+    session.model.network.dense_layers[0].params["W"][0, 0] = np.nan
+    finished = run_all(session)[-1]
+    assert finished.status == "diverged" and "nan" in finished.reason
 
 
 def test_full_batch_mode_uses_whole_set():
