@@ -133,29 +133,43 @@ def _block_mean(a: np.ndarray, top: int, bottom: int, left: int, right: int, k: 
     return (s * (1.0 / (k * k))).astype(np.float32)
 
 
-def _area_matrix(n_in: int, n_out: int, scale: float, origin: float) -> np.ndarray:
-    """Matrix R (n_out x n_in) so that ``R @ x`` area-averages a 1-D signal.
+# Resampling is done with gathers of a few taps rather than as matrix products: a product of these
+# sizes goes to multi-threaded BLAS, and when the training thread keeps both cores busy a threaded
+# BLAS call waits for a descheduled helper thread: 25 ms instead of 1 ms per drawing (measured).
+def _area_rows(a: np.ndarray, n_out: int, scale: float, origin: float) -> np.ndarray:
+    """Area-average the rows of ``a`` onto ``n_out`` rows, ``scale`` (<= 1) output rows per input row.
 
-    Output pixel i covers the input interval [origin + i/scale, origin + (i+1)/scale); its value is
-    the mean of the input over that interval (pixels outside the input count as 0). This is the
-    box-filter anti-aliasing used to make MNIST, and it works for up- and down-scaling alike.
+    Output row i covers the input interval [origin + i/scale, origin + (i+1)/scale); its value is
+    the mean of the input over that interval (outside the input counts as 0). This is the box-filter
+    anti-aliasing used to make MNIST. An interval overlaps at most ceil(1/scale) + 1 input rows, so
+    each output row is a weighted sum of that many gathered rows, weighted by the overlap lengths.
     """
+    n_in = a.shape[0]
     edges = origin + np.arange(n_out + 1, dtype=np.float64) / scale
-    j = np.arange(n_in, dtype=np.float64)
-    lo = np.maximum(edges[:-1, None], j[None, :])
-    hi = np.minimum(edges[1:, None], j[None, :] + 1.0)
-    return (np.clip(hi - lo, 0.0, None) * scale).astype(np.float32)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    taps = np.floor(lo) + np.arange(int(np.ceil(1.0 / scale)) + 1)[None, :]  # (n_out, K) rows
+    weights = np.clip(np.minimum(hi, taps + 1.0) - np.maximum(lo, taps), 0.0, None) * scale
+    inside = (taps >= 0) & (taps < n_in)
+    weights = np.where(inside, weights, 0.0).astype(np.float32)
+    rows = a[np.clip(taps, 0, n_in - 1).astype(np.intp)]  # (n_out, K, width)
+    rows *= weights[:, :, None]
+    return rows.sum(axis=1)
 
 
-def _bilinear_matrix(n_in: int, n_out: int, scale: float, origin: float) -> np.ndarray:
-    """Like :func:`_area_matrix` but linear interpolation, for enlarging.
+def _bilinear_rows(a: np.ndarray, n_out: int, scale: float, origin: float) -> np.ndarray:
+    """Like :func:`_area_rows` but linear interpolation between row centres, for enlarging.
 
     Box-filter enlarging turns every input pixel into a flat tile; grey erosion of such a staircase
     collapses to the faintest tile. Interpolation keeps a tiny drawing smooth when it is enlarged.
     """
-    c = origin + (np.arange(n_out, dtype=np.float64) + 0.5) / scale - 0.5
-    j = np.arange(n_in, dtype=np.float64)
-    return np.clip(1.0 - np.abs(c[:, None] - j[None, :]), 0.0, None).astype(np.float32)
+    n_in = a.shape[0]
+    padded = np.zeros((n_in + 2,) + a.shape[1:], dtype=np.float32)  # a zero row on each side
+    padded[1:-1] = a
+    centres = origin + (np.arange(n_out, dtype=np.float64) + 0.5) / scale + 0.5  # in padded rows
+    centres = np.clip(centres, 0.0, n_in + 1.0)
+    whole = np.minimum(centres.astype(np.intp), n_in)
+    frac = (centres - whole).astype(np.float32)[:, None]
+    return padded[whole] * (1.0 - frac) + padded[whole + 1] * frac
 
 
 def _resample(img: np.ndarray, out_shape: tuple[int, int], scale: float,
@@ -163,12 +177,11 @@ def _resample(img: np.ndarray, out_shape: tuple[int, int], scale: float,
     """Resample ``img`` onto an ``out_shape`` grid, ``scale`` output px per input px.
 
     Output pixel (i, j) covers the input area starting at ``origin + (i, j) / scale``. Shrinking
-    area-averages; enlarging interpolates linearly.
+    area-averages; enlarging interpolates linearly. Rows first, then columns (it is separable).
     """
-    matrix = _area_matrix if scale <= 1.0 else _bilinear_matrix
-    rh = matrix(img.shape[0], out_shape[0], scale, origin[0])
-    rw = matrix(img.shape[1], out_shape[1], scale, origin[1])
-    return rh @ img @ rw.T
+    rows = _area_rows if scale <= 1.0 else _bilinear_rows
+    tmp = rows(img, out_shape[0], scale, origin[0])
+    return np.ascontiguousarray(rows(tmp.T, out_shape[1], scale, origin[1]).T)
 
 
 # ------------------------------------------------------------------------------ measuring
