@@ -53,7 +53,7 @@ CENTRE = 14.0
 #: MNIST's typical stroke width in output pixels, for a digit whose longer side is 20 px. Calibrated so
 #: that MNIST test digits rendered onto a large canvas with pens of any width and put through this
 #: function come back with the stroke width of the originals (see tests/test_preprocess.py).
-TARGET_WIDTH = 2.6
+TARGET_WIDTH = 2.8
 #: Pixels fainter than this fraction of the brightest ink do not count for the bounding box.
 THRESHOLD_FRACTION = 0.15
 #: Below this peak (on the 0-255 scale) the canvas counts as empty: nothing but faint noise.
