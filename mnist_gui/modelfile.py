@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import math
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,13 @@ from mnist_gui.nn import ACTIVATIONS, build_mlp
 FORMAT_VERSION = 1
 MAX_LAYERS = 32
 MAX_PARAMS = 200_000_000
+# Weights whose worst-case logits exceed this are refused: float32 overflows at 3.4e38, and a
+# softmax of infinite logits is NaN. Trained networks stay many orders of magnitude below it.
+MAX_LOGIT_BOUND = 1e30
+# A damaged archive can fail in many ways inside zipfile/zlib/lzma/numpy; all mean the same here.
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, ValueError, OSError,
+            EOFError, KeyError, IndexError, OverflowError, TypeError, UnicodeDecodeError,
+            NotImplementedError, RuntimeError)
 
 
 def _jsonable(value):
@@ -87,15 +96,13 @@ def load_model(path: str | os.PathLike) -> Model:
     try:
         zf = zipfile.ZipFile(io.BytesIO(raw))
         names = {info.filename: info for info in zf.infolist()}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, IndexError, OverflowError) as exc:
+    except _DAMAGED as exc:
         raise _fail(path, "not a model file (not a valid .npz/zip archive)") from exc
     try:
         return _load_from_zip(path, zf, names)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, IndexError, OverflowError,
-            TypeError, UnicodeDecodeError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
-        # A damaged archive can fail in many ways inside zipfile/zlib/numpy; all mean the same here.
+    except _DAMAGED as exc:
         raise _fail(path, f"damaged model file ({type(exc).__name__}: {exc})") from exc
 
 
@@ -108,10 +115,47 @@ def _read_array(path: Path, zf: zipfile.ZipFile, names: dict, name: str, max_byt
         raise _fail(path, f"array {name!r} is larger than its declared shape allows")
     with zf.open(info) as fh:
         data = fh.read(max_bytes + 4097)
+    _check_npy_header(path, name, data)
     arr = np.load(io.BytesIO(data), allow_pickle=False)
     if not isinstance(arr, np.ndarray):
         raise _fail(path, f"entry {name!r} is not an array")
     return arr
+
+
+def _check_npy_header(path: Path, name: str, data: bytes) -> None:
+    """Refuse an entry whose .npy header declares more data than the entry holds. NumPy allocates
+    the declared shape *before* reading, so a 100-byte entry could otherwise ask for terabytes."""
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise _fail(path, f"array {name!r} has an unsupported .npy version {version}")
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > len(data) - stream.tell():
+        raise _fail(path, f"array {name!r} declares shape {shape} but its data is shorter")
+
+
+def _check_outputs_finite(path: Path, arrays: list[np.ndarray], normalization: Normalization) -> None:
+    """Refuse weights (or a normalisation) so large that some input image would give infinite logits.
+
+    A worst-case bound, propagated layer by layer: |input| <= the larger end of the normalised pixel
+    range; |W.T x + b| <= max column sum of |W| * |x| + max |b|; every activation we have keeps
+    |f(z)| <= max(|z|, 1). If the bound is finite, float32 inference cannot overflow.
+    """
+    with np.errstate(all="ignore"):
+        scale = 1.0 / (255.0 * normalization.std)
+        shift = -normalization.mean / normalization.std
+        bound = max(abs(shift), abs(255.0 * scale + shift))
+        for i in range(0, len(arrays), 2):
+            w, b = arrays[i], arrays[i + 1]
+            bound = float(np.abs(w).sum(axis=0, dtype=np.float64).max()) * bound \
+                + float(np.abs(b).max(initial=0.0))
+            bound = max(bound, 1.0)
+    if not bound < MAX_LOGIT_BOUND:
+        raise _fail(path, "weights or input normalisation are so large that predictions would overflow")
 
 
 def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
@@ -140,6 +184,10 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
         raise _fail(path, f"architecture {sizes} does not take 784 inputs and give 10 outputs")
     if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) > MAX_PARAMS:
         raise _fail(path, "architecture is implausibly large")
+    accuracy = meta.get("test_accuracy")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float))
+                                 or not 0.0 <= accuracy <= 1.0):
+        raise _fail(path, f"invalid test_accuracy {accuracy!r} in metadata")
     activation = meta.get("activation", "relu")
     if activation not in ACTIVATIONS:
         raise _fail(path, f"unknown activation {activation!r}")
@@ -159,13 +207,16 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
                 raise _fail(path, f"array {name} has shape {arr.shape}, expected {shape}")
             if arr.dtype.kind != "f":
                 raise _fail(path, f"array {name} has dtype {arr.dtype}, expected floating point")
+            with np.errstate(over="ignore"):   # float64 beyond float32's range becomes inf: refused below
+                arr = arr.astype(np.float32)
             if not np.all(np.isfinite(arr)):
-                raise _fail(path, f"array {name} contains NaN or infinite values")
-            arrays.append(arr.astype(np.float32))
+                raise _fail(path, f"array {name} contains NaN or infinite values (in float32)")
+            arrays.append(arr)
     extra = sorted(n for n in names if n.endswith(".npy") and n[:-4] not in
                    {"metadata", *(f"{p}{i}" for i in range(len(sizes) - 1) for p in "Wb")})
     if extra:
         raise _fail(path, f"unexpected arrays {', '.join(e[:-4] for e in extra)} for architecture {sizes}")
+    _check_outputs_finite(path, arrays, normalization)
     network = build_mlp(sizes, activation=activation)
     network.set_weights(arrays)
     return Model(network, normalization, meta)
