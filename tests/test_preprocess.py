@@ -330,3 +330,24 @@ def test_polarity_uniform_image_has_no_ink():
 def test_polarity_rejects_bad_shape():
     with pytest.raises(ValueError):
         normalise_polarity(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_random_inputs_never_crash():
+    """Fuzz: odd shapes (1 x n, n x 1), noise, sparse dots, random strokes, every dtype."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(1, 300, 2))
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            img = (rng.random((h, w)) < rng.random() * 0.05) * 255
+        elif kind == 1:
+            img = rng.integers(0, 256, (h, w))
+        elif kind == 2:
+            img = render_path(rng.uniform(0, 1, (rng.integers(1, 6), 2)) * [h, w], rng.uniform(0.5, 60),
+                              shape=(h, w))
+        else:
+            img = rng.random((h, w)) * rng.choice([1.0, 255.0])
+        img = img.astype(rng.choice([np.uint8, np.float32, np.float64]))
+        out = preprocess_drawing(img)
+        if out is not None:
+            assert out.shape == (28, 28) and out.dtype == np.uint8 and out.max() > 0
