@@ -46,10 +46,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     Preset(
         "fast",
-        "784-256-128-10 ReLU, Adam (lr 0.002, cosine), batch 128, 6 epochs: >= 98.0% test in seconds",
+        "784-256-128-10 ReLU, Adam (lr 0.002, cosine), batch 128, 5 epochs, standardised inputs: >= 98.0% test in seconds",
         "ours: the GUI's default",
         TrainingConfig(hidden=(256, 128), activation="relu", optimizer="adam", lr=2e-3, batch_size=128,
-                       epochs=6, schedule="cosine", normalization="standard", preset="fast"),
+                       epochs=5, schedule="cosine", normalization="standard", preset="fast"),
     ),
     Preset(
         "best",

@@ -22,7 +22,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen,
                            QTabletEvent)
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 #: Minimum time between two ``changed`` signals while drawing (about 30 per second).
 EMIT_INTERVAL_MS = 33
@@ -286,3 +286,29 @@ class DrawingCanvas(QWidget):
             self._pending = False
             self._emit_timer.start()
             self.changed.emit()
+
+
+class DrawingPad(QGroupBox):
+    """The canvas with its tools underneath: pen width, Undo, Clear."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Draw a digit", parent)
+        self.canvas = DrawingCanvas()
+        self.pen_slider = QSlider(Qt.Orientation.Horizontal)
+        self.pen_slider.setRange(4, 60)
+        self.pen_slider.setValue(self.canvas.pen_width())
+        self.pen_slider.setToolTip("Pen width")
+        self.pen_slider.valueChanged.connect(self.canvas.set_pen_width)
+        undo, clear = QPushButton("Undo"), QPushButton("Clear")
+        undo.setToolTip("Undo the last stroke (Ctrl+Z)")
+        clear.setToolTip("Clear the drawing (Esc or Delete)")
+        undo.clicked.connect(self.canvas.undo)
+        clear.clicked.connect(self.canvas.clear)
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Pen"))
+        tools.addWidget(self.pen_slider, 1)
+        tools.addWidget(undo)
+        tools.addWidget(clear)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.canvas, 1)
+        layout.addLayout(tools)

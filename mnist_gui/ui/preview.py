@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 FIELD = 28
 
@@ -71,3 +71,19 @@ class DigitPreview(QWidget):
         painter.setPen(QPen(QColor(90, 90, 100), 1))
         painter.drawRect(target.adjusted(0, 0, -1, -1))
         painter.end()
+
+
+class PreviewBox(QGroupBox):
+    """The preview with its title and a one-line explanation."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("What the network sees", parent)
+        self.preview = DigitPreview()
+        caption = QLabel("Cropped, scaled to fit 20x20 and centred, like the MNIST digits.")
+        caption.setWordWrap(True)
+        caption.setStyleSheet("color: palette(dark);")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.preview)
+        layout.addWidget(caption)
+        layout.addStretch(1)
+        self.setMaximumWidth(190)

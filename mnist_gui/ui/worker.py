@@ -179,12 +179,41 @@ class TrainingWorker(QObject):
 
 
 class TrainingRunner(QObject):
-    """Owns the thread of the current run: start one worker at a time, stop it, join it."""
+    """Owns the thread of the current run: one worker at a time; stop it, join it.
+
+    The runner re-emits the current worker's signals, so a window connects once, not once per run,
+    and it keeps the last dataset loaded, so the next run with the same path skips loading it.
+    Start a new run only after ``done``: the signals of the previous one have all arrived by then.
+    """
+
+    dataset_ready = Signal(object)
+    training_started = Signal(object)
+    progress = Signal(object)
+    snapshot = Signal(object)
+    epoch_finished = Signal(object)
+    finished = Signal(object)
+    failed = Signal(object)
+    done = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
+        self._dataset: DatasetLoaded | None = None
+
+    def train(self, config: TrainingConfig, dataset_path: str | None = None) -> TrainingWorker:
+        """Start training ``config`` on the dataset at ``dataset_path`` (None: the bundled copy)."""
+        cached = self._dataset
+        data = cached.data if cached is not None and cached.path == dataset_path else None
+        worker = TrainingWorker(config, dataset_path, data)
+        self.start(worker)
+        return worker
+
+    def check_dataset(self, dataset_path: str | None) -> TrainingWorker:
+        """Load (and so validate) a dataset in the background: ``dataset_ready`` or ``failed``, then ``done``."""
+        worker = TrainingWorker(None, dataset_path)
+        self.start(worker)
+        return worker
 
     @property
     def worker(self) -> TrainingWorker | None:
@@ -202,13 +231,17 @@ class TrainingRunner(QObject):
         return self._worker is not None
 
     def start(self, worker: TrainingWorker) -> None:
-        """Run ``worker`` in a fresh thread. Connect to its signals before calling this."""
+        """Run ``worker`` in a fresh thread (connect to its own signals, if wanted, before calling this)."""
         if self._thread is not None:
             self._join()
         thread = QThread()
         thread.setObjectName("mnist-gui training")
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
+        for name in ("dataset_ready", "training_started", "progress", "snapshot", "epoch_finished", "finished",
+                     "failed", "done"):
+            getattr(worker, name).connect(getattr(self, name))   # queued: re-emitted in the GUI thread
+        worker.dataset_ready.connect(self._remember_dataset)
         # Direct: quit from the worker's own thread, so a GUI thread blocked in wait() cannot deadlock.
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.done.connect(self._on_worker_done)   # queued to the GUI thread: join, drop references
@@ -232,6 +265,10 @@ class TrainingRunner(QObject):
         if self._worker is not None:
             self._worker.abandon()
         self._join()
+
+    @Slot(object)
+    def _remember_dataset(self, loaded: DatasetLoaded) -> None:
+        self._dataset = loaded
 
     @Slot()
     def _on_worker_done(self) -> None:
