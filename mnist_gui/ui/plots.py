@@ -1,0 +1,202 @@
+"""Live training curves: loss (per batch, smoothed, and per epoch) and accuracy (per epoch, test at the end).
+
+Following pyqtgraph's own advice, every curve is created once and fed with ``setData``. Incoming
+points are only appended to lists; a timer flushes them to the curves at most every
+:data:`FLUSH_INTERVAL_MS`, so however fast the worker reports, the plots repaint at display rate.
+The x axis is in epochs (a batch halfway through epoch 3 sits at 2.5), so per-batch and per-epoch
+points line up.
+"""
+
+from __future__ import annotations
+
+import math
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QWidget
+
+from mnist_gui.training import BatchProgress, EpochResult
+
+FLUSH_INTERVAL_MS = 40
+TRAIN_COLOUR = "#2f6fd0"
+VAL_COLOUR = "#e07b00"
+BATCH_COLOUR = (120, 150, 200, 200)
+TEST_COLOUR = "#c0262d"
+MAX_SYMBOLS = 60   # beyond this many epochs, draw lines without markers
+
+
+def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w")
+    plot.setObjectName(name)
+    plot.setMinimumSize(260, 180)
+    item = plot.getPlotItem()
+    item.setTitle(title, size="11pt")
+    item.setLabel("bottom", "epoch")
+    item.setLabel("left", y_label)
+    item.showGrid(x=True, y=True, alpha=0.2)
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    item.setClipToView(True)
+    item.getViewBox().setMouseEnabled(x=False, y=False)
+    legend = item.addLegend(offset=legend_offset, labelTextSize="9pt")
+    legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+    return plot
+
+
+class TrainingPlots(QGroupBox):
+    """The loss plot (objectName ``lossPlot``) and the accuracy plot (``accuracyPlot``) side by side."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Live training curves", parent)
+        # Legends go where the curves are not: loss falls away from the top right, accuracy rises
+        # away from the bottom right.
+        self.loss_plot = _make_plot("lossPlot", "Loss", "cross-entropy", (-8, 8))
+        self.accuracy_plot = _make_plot("accuracyPlot", "Accuracy", "accuracy (%)", (-8, -8))
+        lp = self.loss_plot.getPlotItem()
+        lp.setLogMode(y=True)
+        lp.showGrid(x=False, y=False)   # the grid is drawn by the axes: it would repaint them every frame
+        lp.enableAutoRange(axis="y", enable=False)
+        # Log axis labelled 1-2-5 (pyqtgraph's own minor log labels collide on a short axis).
+        lp.getAxis("left").setTicks([[(math.log10(m * 10.0**e), f"{m * 10.0**e:g}")
+                                      for e in range(-5, 2) for m in (1, 2, 5)], []])
+
+        lp, ap = self.loss_plot.getPlotItem(), self.accuracy_plot.getPlotItem()
+        self.batch_curve = lp.plot(pen=pg.mkPen(BATCH_COLOUR, width=1.5), name="batch (smoothed)")
+        self.batch_curve.setDownsampling(auto=True, method="mean")
+        self.train_loss_curve = lp.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
+                                        symbolBrush=TRAIN_COLOUR, symbolPen=None, name="train (epoch)")
+        self.val_loss_curve = lp.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
+                                      symbolBrush=VAL_COLOUR, symbolPen=None, name="validation")
+        self.train_acc_curve = ap.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
+                                       symbolBrush=TRAIN_COLOUR, symbolPen=None, name="train")
+        self.val_acc_curve = ap.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
+                                     symbolBrush=VAL_COLOUR, symbolPen=None, name="validation")
+        self.test_marker = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush(TEST_COLOUR),
+                                              pen=pg.mkPen("w", width=0.5), name="test")
+        ap.addItem(self.test_marker)   # named, so the legend lists it
+        self.test_label = pg.TextItem("", color=TEST_COLOUR, anchor=(1.0, -0.3))   # below left of the star
+        self.test_label.setVisible(False)
+        font = QFont(self.font())
+        font.setBold(True)
+        self.test_label.setFont(font)
+        ap.addItem(self.test_label, ignoreBounds=True)
+
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.loss_plot)
+        layout.addWidget(self.accuracy_plot)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FLUSH_INTERVAL_MS)
+        self._timer.timeout.connect(self.flush)
+        self.reset()
+
+    # -- feeding --------------------------------------------------------------------------------
+    def reset(self, epochs: int | None = None) -> None:
+        """Forget every point; with ``epochs``, fix the x range to the run's length."""
+        self._batch_x: list[float] = []
+        self._batch_y: list[float] = []
+        self._epochs: list[float] = []
+        self._train_loss: list[float] = []
+        self._val_loss: list[float] = []
+        self._train_acc: list[float] = []
+        self._val_acc: list[float] = []
+        self._val_epochs: list[float] = []
+        self._test: tuple[float, float] | None = None
+        self._last_x = 0.0
+        self._loss_range: tuple[float, float] | None = None   # log10 y range shown on the loss plot
+        self._dirty = {"batch", "epoch", "test"}
+        for plot in (self.loss_plot, self.accuracy_plot):
+            item = plot.getPlotItem()
+            if epochs:
+                item.setXRange(0, epochs, padding=0.04)
+            else:
+                item.enableAutoRange(axis="x")
+        self.accuracy_plot.getPlotItem().enableAutoRange(axis="y")
+        self.loss_plot.getPlotItem().setYRange(-1.3, 0.5, padding=0)   # 0.05 .. 3
+        self.flush()
+
+    def add_progress(self, ev: BatchProgress) -> None:
+        """One smoothed batch loss, at x = epochs done so far (fractional)."""
+        self._last_x = ev.epoch - 1 + ev.batch / ev.batches
+        if np.isfinite(ev.smoothed_loss) and ev.smoothed_loss > 0:
+            self._batch_x.append(self._last_x)
+            self._batch_y.append(ev.smoothed_loss)
+            self._schedule("batch")
+
+    def add_epoch(self, ev: EpochResult) -> None:
+        self._last_x = float(ev.epoch)
+        self._epochs.append(float(ev.epoch))
+        self._train_loss.append(max(ev.train_loss, 1e-12))
+        self._train_acc.append(100.0 * ev.train_accuracy)
+        if ev.val_loss is not None and ev.val_accuracy is not None and np.isfinite(ev.val_loss):
+            self._val_epochs.append(float(ev.epoch))
+            self._val_loss.append(max(ev.val_loss, 1e-12))
+            self._val_acc.append(100.0 * ev.val_accuracy)
+        self._schedule("epoch")
+
+    def mark_test(self, test_accuracy: float) -> None:
+        """The test accuracy at the end of the run, where the run ended (a stopped run ends early)."""
+        if np.isfinite(test_accuracy):
+            self._test = (self._last_x, 100.0 * test_accuracy)
+            self._schedule("test")
+
+    def point_counts(self) -> dict[str, int]:
+        """How many points each curve shows (after a flush); for tests and diagnostics."""
+        def n(curve) -> int:
+            x, _ = curve.getData()
+            return 0 if x is None else len(x)
+        return {"batch": n(self.batch_curve), "train_loss": n(self.train_loss_curve),
+                "val_loss": n(self.val_loss_curve), "train_accuracy": n(self.train_acc_curve),
+                "val_accuracy": n(self.val_acc_curve), "test": len(self.test_marker.data)}
+
+    # -- display-rate flushing --------------------------------------------------------------------
+    def _schedule(self, what: str) -> None:
+        self._dirty.add(what)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Push the pending points to the curves (called by the timer; public for tests).
+
+        Only the curves that changed are touched, and the loss plot's y range moves only when a
+        point leaves it: a changed range repaints the axes, which costs far more than the curve.
+        """
+        dirty, self._dirty = self._dirty, set()
+        arr = np.asarray
+        if "batch" in dirty:
+            self.batch_curve.setData(arr(self._batch_x), arr(self._batch_y))
+        if "epoch" in dirty:
+            symbols = len(self._epochs) <= MAX_SYMBOLS
+            for curve, x, y, symbol in ((self.train_loss_curve, self._epochs, self._train_loss, "o"),
+                                        (self.val_loss_curve, self._val_epochs, self._val_loss, "s"),
+                                        (self.train_acc_curve, self._epochs, self._train_acc, "o"),
+                                        (self.val_acc_curve, self._val_epochs, self._val_acc, "s")):
+                wanted = symbol if symbols else None
+                if curve.opts["symbol"] != wanted:   # long runs (tiny-gd: 500 epochs) drop the markers
+                    curve.setSymbol(wanted)
+                curve.setData(arr(x), arr(y))
+        if "batch" in dirty or "epoch" in dirty:
+            self._fit_loss_range()
+        if "test" in dirty:
+            if self._test is None:
+                self.test_marker.setData([], [])
+                self.test_label.setVisible(False)
+            else:
+                x, y = self._test
+                self.test_marker.setData([x], [y])
+                self.test_label.setText(f"test {y:.2f}%")
+                self.test_label.setPos(x, y)
+                self.test_label.setVisible(True)
+
+    def _fit_loss_range(self) -> None:
+        values = self._batch_y + self._train_loss + self._val_loss
+        if not values:
+            return
+        lo, hi = np.log10(min(values)), np.log10(max(values))
+        shown = self._loss_range
+        if shown is None or lo < shown[0] or hi > shown[1] or hi < shown[1] - 1.0:
+            # Leave head-room below (the loss keeps falling) so the range changes rarely.
+            self._loss_range = (lo - 0.35, hi + 0.08)
+            self.loss_plot.getPlotItem().setYRange(*self._loss_range, padding=0)
