@@ -1,0 +1,281 @@
+"""The main window end to end: draw with the mouse, train with a click, stop, pause, close, fail safely."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+from conftest import drag_stroke
+from PySide6.QtCore import QThread, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton
+
+import mnist_gui.app as app_module
+from mnist_gui.app import NO_MODEL_HINT, MainWindow
+from mnist_gui.modelfile import load_model, save_model
+from mnist_gui.training import TrainingConfig, train
+from mnist_gui.ui.canvas import EMIT_INTERVAL_MS, DrawingCanvas
+
+# Digits as strokes in unit coordinates of the drawing square.
+ONE = [[(0.5, 0.15), (0.5, 0.85)]]
+ZERO = [[(0.5 + 0.22 * math.sin(2 * math.pi * i / 48), 0.5 - 0.33 * math.cos(2 * math.pi * i / 48))
+         for i in range(49)]]
+SEVEN = [[(0.25, 0.2), (0.75, 0.2)], [(0.75, 0.2), (0.42, 0.85)]]
+QUICK = {"hidden": "64", "epochs": "1", "limit": "3000"}
+# Long enough (many small batches) to be paused, stopped or closed in the middle.
+LONG = {"hidden": "64", "epochs": "3", "batch_size": "16", "limit": "30000"}
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    """A model trained once for the whole session (about 3 s), so drawings can be recognised."""
+    from mnist_gui.data import load_mnist
+
+    model, _ = train(TrainingConfig(hidden=(128,), epochs=2, normalization="standard"), load_mnist(None))
+    path = tmp_path_factory.mktemp("models") / "trained.npz"
+    save_model(model, path)
+    return path
+
+
+def open_window(qtbot, model_path=None) -> MainWindow:
+    window = MainWindow(model_path=None if model_path is None else str(model_path))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+@pytest.fixture
+def window(qtbot, model_path):
+    return open_window(qtbot, model_path)
+
+
+def draw(window: MainWindow, strokes, step: float = 0.02) -> None:
+    """Draw strokes (unit coordinates) on the window's canvas with real mouse events, every ~2% of a side."""
+    canvas = window.findChild(DrawingCanvas, "drawingCanvas")
+    r = canvas.drawing_rect()
+    for stroke in strokes:
+        points = [stroke[0]]
+        for (x0, y0), (x1, y1) in zip(stroke[:-1], stroke[1:]):
+            n = max(1, int(math.hypot(x1 - x0, y1 - y0) / step))
+            points += [(x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n) for i in range(1, n + 1)]
+        drag_stroke(canvas, [(r.left() + x * r.width(), r.top() + y * r.height()) for x, y in points])
+
+
+def set_fields(window: MainWindow, **fields) -> None:
+    for key, text in fields.items():
+        window.panel.set_field(key, text)
+
+
+def settle(qtbot) -> None:
+    qtbot.wait(3 * EMIT_INTERVAL_MS)   # the canvas's trailing change signal
+
+
+def test_the_contract_widgets_exist(window):
+    from PySide6.QtWidgets import QWidget
+
+    for name in ("drawingCanvas", "trainButton", "stopButton", "predictionChart", "lossPlot", "accuracyPlot"):
+        assert window.findChild(QWidget, name) is not None, name
+    assert window.model is not None and window.model_label.text().startswith("Model: trained.npz")
+
+
+@pytest.mark.parametrize("digit, strokes", [(1, ONE), (0, ZERO), (7, SEVEN)], ids=["one", "zero", "seven"])
+def test_a_drawn_digit_is_recognised(window, qtbot, digit, strokes):
+    seen = []
+    window.prediction_changed.connect(seen.append)
+    draw(window, strokes)
+    settle(qtbot)
+    assert seen, "no prediction_changed"
+    probs = seen[-1]
+    assert isinstance(probs, np.ndarray) and probs.shape == (10,) and abs(probs.sum() - 1) < 1e-4
+    assert int(np.argmax(probs)) == digit, f"read as {np.argmax(probs)}: {np.round(probs, 3)}"
+    assert window.chart.predicted_digit() == digit
+    assert window.preview.pixels() is not None and window.preview.pixels().max() == 255
+
+
+def test_clearing_shows_no_prediction_and_the_hint(window, qtbot):
+    draw(window, ONE)
+    settle(qtbot)
+    QTest.keyClick(window.canvas, Qt.Key.Key_Escape)
+    settle(qtbot)
+    assert window.chart.probabilities() is None and window.preview.pixels() is None
+    assert window.chart.hint_item.isVisible()
+
+
+def test_train_button_runs_a_small_training_to_completion(window, qtbot):
+    draw(window, ONE)
+    settle(qtbot)
+    old = window.model
+    set_fields(window, **QUICK)
+    seen = []
+    window.prediction_changed.connect(seen.append)
+    train_button = window.findChild(QPushButton, "trainButton")
+    with qtbot.waitSignal(window.training_finished, timeout=30000) as finished:
+        qtbot.mouseClick(train_button, Qt.MouseButton.LeftButton)
+        assert not train_button.isEnabled()
+    metrics = finished.args[0]
+    assert metrics["status"] == "completed" and 0.5 < metrics["test_accuracy"] <= 1.0
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=5000)
+    window.plots.flush()
+    counts = window.plots.point_counts()
+    assert counts["batch"] >= 1 and counts["train_loss"] == counts["val_accuracy"] == 1 and counts["test"] == 1
+    bar = window.findChild(QProgressBar, "trainingProgress")
+    assert bar.value() == bar.maximum()
+    assert window.model is not old and window.model.describe().startswith("784-64-10")
+    # The new model predicts the drawing, and the window shows exactly that.
+    expected = window.model.predict_proba(window.preview.pixels())[0]
+    np.testing.assert_allclose(window.chart.probabilities(), expected, atol=1e-5)
+    assert seen and train_button.isEnabled()
+    assert "trained just now" in window.model_label.text()
+
+
+def test_the_drawing_is_re_predicted_while_the_network_learns(window, qtbot):
+    draw(window, SEVEN)
+    settle(qtbot)
+    seen = []
+    window.prediction_changed.connect(seen.append)
+    set_fields(window, hidden="64", epochs="1", batch_size="32", limit="12000")
+    with qtbot.waitSignal(window.training_finished, timeout=30000):
+        window.panel.train_button.click()
+    assert len(seen) >= 3, "the bars did not follow the training"
+    first, last = seen[0], seen[-1]
+    assert first.max() < last.max() and int(np.argmax(last)) == 7
+
+
+def test_stop_mid_training_keeps_what_was_learnt_and_leaves_no_thread(window, qtbot):
+    set_fields(window, **LONG)
+    window.panel.train_button.click()
+    qtbot.waitUntil(lambda: window.panel.progress_bar.value() > 0, timeout=10000)
+    with qtbot.waitSignal(window.training_finished, timeout=10000) as finished:
+        qtbot.mouseClick(window.findChild(QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
+    assert finished.args[0]["status"] == "stopped"
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=5000)
+    assert window.runner.thread is None and window.panel.train_button.isEnabled()
+    assert "stopped" in window.model_source
+    assert window.panel.progress_bar.value() < window.panel.progress_bar.maximum()
+
+
+def test_pause_and_resume(window, qtbot):
+    set_fields(window, **LONG)
+    window.panel.train_button.click()
+    bar = window.panel.progress_bar
+    qtbot.waitUntil(lambda: bar.value() > 0, timeout=10000)
+    pause = window.findChild(QPushButton, "pauseButton")
+    qtbot.mouseClick(pause, Qt.MouseButton.LeftButton)
+    assert pause.text() == "Resume"
+    qtbot.wait(150)
+    value = bar.value()
+    qtbot.wait(400)
+    assert bar.value() == value and window.runner.is_running()
+    qtbot.mouseClick(pause, Qt.MouseButton.LeftButton)
+    assert pause.text() == "Pause"
+    qtbot.waitUntil(lambda: bar.value() > value, timeout=10000)
+    with qtbot.waitSignal(window.training_finished, timeout=10000):
+        window.panel.stop_button.click()
+
+
+def test_closing_the_window_mid_training_stops_and_joins_the_thread(qtbot, model_path):
+    threads_before = threading.active_count()
+    window = open_window(qtbot, model_path)
+    set_fields(window, **LONG)
+    window.panel.train_button.click()
+    qtbot.waitUntil(lambda: window.panel.progress_bar.value() > 0, timeout=10000)
+    thread: QThread = window.runner.thread
+    assert thread.isRunning()
+    window.close()
+    assert not thread.isRunning() and window.runner.thread is None
+    assert threading.active_count() == threads_before
+
+
+def test_a_broken_model_file_gives_a_dialog_and_keeps_the_old_model(window, qtbot, tmp_path, monkeypatch):
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK\x03\x04 this is not a model")
+    old, old_label = window.model, window.model_label.text()
+    monkeypatch.setattr(app_module.QFileDialog, "getOpenFileName", lambda *a, **k: (str(broken), ""))
+    with qtbot.waitSignal(window.error_shown, timeout=2000) as shown:
+        window.open_action.trigger()        # File > Open model..., with the file dialog answered
+    title, text = shown.args
+    assert title == "Cannot open model" and "broken.npz" in text and window.last_error == (title, text)
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert boxes and "broken.npz" in boxes[0].text()
+    assert window.model is old and window.model_label.text() == old_label
+
+
+def test_a_diverging_training_reports_and_keeps_the_old_model(window, qtbot):
+    old = window.model
+    set_fields(window, **QUICK, lr="10")
+    with qtbot.waitSignal(window.training_finished, timeout=30000) as finished:
+        window.panel.train_button.click()
+    assert finished.args[0]["status"] == "diverged"
+    assert window.last_error[0] == "Training diverged" and window.model is old
+
+
+def test_a_corrupt_dataset_folder_gives_a_dialog_and_keeps_the_bundled_one(window, qtbot, tmp_path):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03 truncated")
+    with qtbot.waitSignal(window.error_shown, timeout=10000):
+        window.set_dataset_path(str(tmp_path))
+    assert window.last_error[0] == "Dataset not usable"
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=5000)
+    assert window._dataset_path is None
+
+
+def test_an_invalid_field_disables_train_with_the_reason(window, qtbot):
+    train_button = window.panel.train_button
+    assert train_button.isEnabled()
+    set_fields(window, hidden="64,abc")
+    assert not train_button.isEnabled() and "hidden layers" in train_button.toolTip()
+    assert window.panel.edits["hidden"].property("invalid") is True
+    set_fields(window, hidden="64", lr="-1")
+    assert not train_button.isEnabled() and "learning rate" in train_button.toolTip()
+    qtbot.mouseClick(train_button, Qt.MouseButton.LeftButton)
+    assert not window.runner.is_busy()
+    set_fields(window, lr="0.01")
+    assert train_button.isEnabled() and window.panel.edits["hidden"].property("invalid") is False
+
+
+def test_save_reopen_and_remember(window, qtbot, tmp_path, monkeypatch):
+    draw(window, ONE)
+    settle(qtbot)
+    target = tmp_path / "mine.npz"
+    monkeypatch.setattr(app_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    window.save_action.trigger()
+    assert load_model(target).describe() == window.model.describe()
+    set_fields(window, epochs="3")
+    window.resize(1100, 700)
+    window.close()
+    again = open_window(qtbot)               # no model given: the last one used comes back
+    assert again.model_source == "mine.npz" and again.model.describe() == window.model.describe()
+    assert again.panel.edits["epochs"].text() == "3"
+
+
+def test_without_any_model_the_window_starts_and_says_so(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(app_module, "resource", lambda *parts: tmp_path / "absent.npz")
+    window = open_window(qtbot)
+    assert window.model is None and "No model" in window.model_label.text()
+    assert not window.save_action.isEnabled()
+    seen = []
+    window.prediction_changed.connect(seen.append)
+    draw(window, ONE)
+    settle(qtbot)
+    assert not seen and window.chart.hint_item.toPlainText() == NO_MODEL_HINT
+    assert window.preview.pixels() is not None      # the preview still shows what a model would see
+
+
+def test_export_drawing_and_help_dialogs(window, qtbot, tmp_path):
+    draw(window, ZERO)
+    out = tmp_path / "digit.png"
+    assert window.export_drawing(str(out))
+    image = QImage(str(out))
+    assert not image.isNull() and image.width() == window.canvas.image().width()
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    next(a for a in help_menu.actions() if "About" in a.text()).trigger()
+    about = next(b for b in window.findChildren(QMessageBox) if b.windowTitle() == "About mnist-gui")
+    assert about.isVisible() and "Yann LeCun" in about.text() and "CC BY-SA 3.0" in about.text()
+    shortcuts = window.show_shortcuts()
+    assert "Ctrl+Z" in shortcuts.text()
+    about.close()
+    shortcuts.close()
