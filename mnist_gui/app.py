@@ -38,7 +38,7 @@ from mnist_gui.ui.training_panel import IDLE, LOADING, TRAINING, TrainingPanel
 from mnist_gui.ui.worker import TrainingRunner
 
 ORGANIZATION = APPLICATION = "mnist-gui"
-NO_MODEL_HINT = "No model yet: press Train,\nor File > Open model"
+NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
              ("Ctrl+Z", "Undo the last stroke (or a clear)"), ("Delete, or Esc on the canvas", "Clear the drawing"),
              ("Ctrl+Return", "Train"), ("Ctrl+Q", "Quit"), ("F1", "This list")]

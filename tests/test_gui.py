@@ -261,7 +261,7 @@ def test_without_any_model_the_window_starts_and_says_so(qtbot, tmp_path, monkey
     window.prediction_changed.connect(seen.append)
     draw(window, ONE)
     settle(qtbot)
-    assert not seen and window.chart.hint_item.toPlainText() == NO_MODEL_HINT
+    assert not seen and window.chart.hint() == NO_MODEL_HINT
     assert window.preview.pixels() is not None      # the preview still shows what a model would see
 
 

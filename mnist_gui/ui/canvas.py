@@ -22,7 +22,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen,
                            QTabletEvent)
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
+                               QWidget)
 
 #: Minimum time between two ``changed`` signals while drawing (about 30 per second).
 EMIT_INTERVAL_MS = 33
@@ -46,7 +47,6 @@ class DrawingCanvas(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)   # paintEvent covers every pixel
         self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -180,8 +180,8 @@ class DrawingCanvas(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
         target = self.drawing_rect()
-        # Qt clips to the dirty region, so a segment's update only rasterises its own rectangle.
-        painter.fillRect(event.rect(), self.palette().window())   # around the square
+        # Qt clips to the dirty region, so a segment's update only rasterises its own rectangle. Around
+        # the square the parent's background shows through.
         painter.drawImage(target.topLeft(), self._image)
         painter.setPen(QPen(QColor(90, 90, 100), 1))
         painter.drawRect(target.adjusted(0.5, 0.5, -0.5, -0.5))
@@ -298,8 +298,14 @@ class DrawingPad(QGroupBox):
         self.pen_slider.setRange(4, 60)
         self.pen_slider.setValue(self.canvas.pen_width())
         self.pen_slider.setToolTip("Pen width")
+        self.pen_slider.setMinimumWidth(60)
         self.pen_slider.valueChanged.connect(self.canvas.set_pen_width)
-        undo, clear = QPushButton("Undo"), QPushButton("Clear")
+        undo, clear = QToolButton(), QToolButton()
+        undo.setText("Undo")
+        clear.setText("Clear")
+        for button in (undo, clear):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setMinimumWidth(56)
         undo.setToolTip("Undo the last stroke (Ctrl+Z)")
         clear.setToolTip("Clear the drawing (Esc or Delete)")
         undo.clicked.connect(self.canvas.undo)

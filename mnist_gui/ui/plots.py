@@ -13,7 +13,6 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QWidget
 
 from mnist_gui.training import BatchProgress, EpochResult
@@ -29,7 +28,7 @@ MAX_SYMBOLS = 60   # beyond this many epochs, draw lines without markers
 def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
     plot.setObjectName(name)
-    plot.setMinimumSize(260, 180)
+    plot.setMinimumSize(220, 170)
     item = plot.getPlotItem()
     item.setTitle(title, size="11pt")
     item.setLabel("bottom", "epoch")
@@ -75,12 +74,11 @@ class TrainingPlots(QGroupBox):
         self.test_marker = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush(TEST_COLOUR),
                                               pen=pg.mkPen("w", width=0.5), name="test")
         ap.addItem(self.test_marker)   # named, so the legend lists it
-        self.test_label = pg.TextItem("", color=TEST_COLOUR, anchor=(1.0, -0.3))   # below left of the star
-        self.test_label.setVisible(False)
-        font = QFont(self.font())
-        font.setBold(True)
-        self.test_label.setFont(font)
-        ap.addItem(self.test_label, ignoreBounds=True)
+        # The test accuracy is written in the legend, which sits where no curve goes.
+        self.test_label = next(label for sample, label in ap.legend.items if sample.item is self.test_marker)
+        self.hint_item = pg.TextItem("press Train to watch the network learn", color="#888", anchor=(0.5, 0.5))
+        self.hint_item.setPos(2.5, -0.95)   # log10 scale: below the legend of the empty loss plot
+        lp.addItem(self.hint_item, ignoreBounds=True)
 
         layout = QHBoxLayout(self)
         layout.addWidget(self.loss_plot)
@@ -105,25 +103,38 @@ class TrainingPlots(QGroupBox):
         self._val_epochs: list[float] = []
         self._test: tuple[float, float] | None = None
         self._last_x = 0.0
+        self._smoothed: float | None = None
+        self._last_step = 0
         self._loss_range: tuple[float, float] | None = None   # log10 y range shown on the loss plot
         self._dirty = {"batch", "epoch", "test"}
         for plot in (self.loss_plot, self.accuracy_plot):
-            item = plot.getPlotItem()
-            if epochs:
-                item.setXRange(0, epochs, padding=0.04)
-            else:
-                item.enableAutoRange(axis="x")
-        self.accuracy_plot.getPlotItem().enableAutoRange(axis="y")
+            plot.getPlotItem().setXRange(0, epochs or 5, padding=0.04)
+        self.accuracy_plot.getPlotItem().setYRange(0, 100, padding=0.02)   # until the first epoch
+        self.accuracy_plot.getPlotItem().enableAutoRange(axis="y", enable=False)
+        self.hint_item.setVisible(epochs is None)
         self.loss_plot.getPlotItem().setYRange(-1.3, 0.5, padding=0)   # 0.05 .. 3
         self.flush()
 
     def add_progress(self, ev: BatchProgress) -> None:
-        """One smoothed batch loss, at x = epochs done so far (fractional)."""
+        """One point of the smoothed batch loss, at x = epochs done so far (fractional).
+
+        The curve is smoothed here, over the batch losses the ticks carry, with a time constant of
+        about 2% of the run (5 to 50 batches): a fixed 50-batch average would lag far behind the
+        epoch points on a short run.
+        """
         self._last_x = ev.epoch - 1 + ev.batch / ev.batches
-        if np.isfinite(ev.smoothed_loss) and ev.smoothed_loss > 0:
-            self._batch_x.append(self._last_x)
-            self._batch_y.append(ev.smoothed_loss)
-            self._schedule("batch")
+        if not (np.isfinite(ev.loss) and ev.loss > 0):
+            return
+        tau = min(50.0, max(5.0, ev.total_steps / 50.0))
+        if self._smoothed is None:
+            self._smoothed = ev.loss
+        else:
+            keep = (1.0 - 1.0 / tau) ** max(1, ev.step - self._last_step)
+            self._smoothed = keep * self._smoothed + (1.0 - keep) * ev.loss
+        self._last_step = ev.step
+        self._batch_x.append(self._last_x)
+        self._batch_y.append(self._smoothed)
+        self._schedule("batch")
 
     def add_epoch(self, ev: EpochResult) -> None:
         self._last_x = float(ev.epoch)
@@ -168,6 +179,8 @@ class TrainingPlots(QGroupBox):
         if "batch" in dirty:
             self.batch_curve.setData(arr(self._batch_x), arr(self._batch_y))
         if "epoch" in dirty:
+            if self._epochs:
+                self.accuracy_plot.getPlotItem().enableAutoRange(axis="y")
             symbols = len(self._epochs) <= MAX_SYMBOLS
             for curve, x, y, symbol in ((self.train_loss_curve, self._epochs, self._train_loss, "o"),
                                         (self.val_loss_curve, self._val_epochs, self._val_loss, "s"),
@@ -182,13 +195,11 @@ class TrainingPlots(QGroupBox):
         if "test" in dirty:
             if self._test is None:
                 self.test_marker.setData([], [])
-                self.test_label.setVisible(False)
+                self.test_label.setText("test")
             else:
                 x, y = self._test
                 self.test_marker.setData([x], [y])
-                self.test_label.setText(f"test {y:.2f}%")
-                self.test_label.setPos(x, y)
-                self.test_label.setVisible(True)
+                self.test_label.setText(f"<b>test {y:.2f}%</b>")
 
     def _fit_loss_range(self) -> None:
         values = self._batch_y + self._train_loss + self._val_loss

@@ -7,6 +7,8 @@ pen and the learning network at display rate.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBox
 
 BAR_COLOUR = "#a9bcd9"
 TOP_COLOUR = "#2f6fd0"
-EMPTY_HINT = "Draw a digit on the canvas"
+EMPTY_HINT = "Draw a digit\non the canvas"
 
 
 class PredictionChart(QGroupBox):
@@ -26,13 +28,13 @@ class PredictionChart(QGroupBox):
         self._probs: np.ndarray | None = None
         self._hint = EMPTY_HINT
 
-        self.digit_label = QLabel("–")
+        self.digit_label = QLabel("?")
         font = QFont(self.font())
         font.setPointSize(54)
         font.setBold(True)
         self.digit_label.setFont(font)
         self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.digit_label.setMinimumWidth(110)
+        self.digit_label.setMinimumWidth(96)
         self.confidence_label = QLabel("")
         cfont = QFont(self.font())
         cfont.setPointSize(15)
@@ -50,7 +52,7 @@ class PredictionChart(QGroupBox):
         left.addStretch(1)
 
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setMinimumSize(240, 160)
+        self.plot.setMinimumSize(180, 160)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)
@@ -73,11 +75,13 @@ class PredictionChart(QGroupBox):
         for level in (0.25, 0.5, 0.75, 1.0):
             self.plot.addItem(pg.InfiniteLine(pos=level, angle=0, pen=pg.mkPen(0, 0, 0, 40)))
         self.plot.addItem(self.bars)
-        self.hint_item = pg.TextItem(self._hint, color="#666", anchor=(0.5, 0.5))
+        self.hint_item = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
         hint_font = QFont(self.font())
-        hint_font.setPointSize(13)
+        hint_font.setPointSize(12)
         self.hint_item.setFont(hint_font)
         self.hint_item.setPos(4.5, 0.55)
+        self.hint_item.setTextWidth(230)   # so the centred lines have a width to centre in
+        self.set_hint(EMPTY_HINT)
         self.plot.addItem(self.hint_item)
 
         layout = QHBoxLayout(self)
@@ -92,16 +96,21 @@ class PredictionChart(QGroupBox):
         return None if self._probs is None else int(np.argmax(self._probs))
 
     def set_hint(self, text: str) -> None:
-        """The message shown while there is no prediction (e.g. 'no model: press Train')."""
+        """The message shown while there is no prediction (e.g. 'no model: press Train'); lines centred."""
         self._hint = text
-        self.hint_item.setText(text)
+        lines = "<br>".join(html.escape(line) for line in text.splitlines())
+        self.hint_item.setHtml(f'<div style="text-align:center; color:#555">{lines}</div>')
+
+    def hint(self) -> str:
+        return self._hint
 
     def set_probabilities(self, probs: np.ndarray | None) -> None:
         """Show 10 probabilities, or nothing (``None``: empty canvas or no model) with the hint."""
         if probs is None:
             self._probs = None
             self.bars.setOpts(height=np.zeros(10), brushes=[self._normal_brush] * 10)
-            self.digit_label.setText("–")
+            self.digit_label.setText("?")
+            self.digit_label.setStyleSheet("color: palette(mid);")
             self.confidence_label.setText("")
             self.hint_item.setVisible(True)
             return
@@ -113,4 +122,5 @@ class PredictionChart(QGroupBox):
         self.bars.setOpts(height=p, brushes=brushes)
         self.hint_item.setVisible(False)
         self.digit_label.setText(str(top))
-        self.confidence_label.setText(f"{p[top]:.1%} sure")
+        self.digit_label.setStyleSheet("")
+        self.confidence_label.setText(f"{p[top]:.1%} sure" if p[top] < 0.9995 else ">99.9% sure")

@@ -53,7 +53,6 @@ class DigitPreview(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().window())
         side = min(self.width(), self.height())
         cell = max(1, side // FIELD)
         size = cell * FIELD   # whole pixels per input pixel: every square the same size
