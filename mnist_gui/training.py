@@ -68,12 +68,12 @@ class TrainingConfig:
 
     @property
     def n_params(self) -> int:
-        s = self.sizes
+        s = [int(v) for v in self.sizes]   # Python ints: NumPy integers would wrap around silently
         return sum(a * b + b for a, b in zip(s[:-1], s[1:]))
 
     def estimated_bytes(self) -> int:
-        batch = self.batch_size or 60000
-        activations = batch * sum(self.sizes) * 4 * 6
+        batch = int(self.batch_size) or 60000
+        activations = batch * sum(int(v) for v in self.sizes) * 4 * 6
         return self.n_params * 4 * 5 + activations
 
     def validate(self, n_train: int | None = None) -> None:
@@ -111,13 +111,16 @@ class TrainingConfig:
             raise bad(f"validation size must be >= 0, got {self.val_size}")
         if self.limit is not None and self.limit < 1:
             raise bad(f"limit must be at least 1, got {self.limit}")
+        if self.seed < 0:   # NumPy's generators take only non-negative seeds
+            raise bad(f"seed must be a non-negative integer, got {self.seed}")
         if n_train is not None and self.val_size >= n_train:
             raise bad(f"validation size {self.val_size} leaves no training images (dataset has {n_train})")
         need = self.estimated_bytes()
         if need > MAX_TRAINING_BYTES:
             raise bad(
-                f"network too large: {self.n_params:,} parameters would need about {need / 1024**3:.1f} GiB "
-                f"to train (limit {MAX_TRAINING_BYTES / 1024**3:.0f} GiB); use smaller hidden layers"
+                f"network too large: {_approx(self.n_params)} parameters would need about "
+                f"{_approx(need, 1024**3)} GiB to train (limit {MAX_TRAINING_BYTES / 1024**3:.0f} GiB); "
+                "use smaller hidden layers"
             )
 
     def to_dict(self) -> dict:
@@ -132,6 +135,15 @@ class TrainingConfig:
         if "hidden" in kwargs:
             kwargs["hidden"] = tuple(int(h) for h in kwargs["hidden"])
         return cls(**kwargs)
+
+
+def _approx(n: int, unit: int = 1) -> str:
+    """``n / unit`` for a message: "1,234" / "12.5" when readable, "3.1e+400" for absurd sizes
+    (exact integer arithmetic: a float division would overflow beyond 1e308)."""
+    if n // unit < 10**12:
+        return f"{n / unit:,.1f}" if unit > 1 else f"{n:,}"
+    digits = len(str(n // unit)) - 1
+    return f"{n // unit // 10 ** (digits - 1) / 10:.1f}e+{digits}"
 
 
 # -- events -----------------------------------------------------------------------------------
