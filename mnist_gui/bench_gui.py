@@ -1,0 +1,213 @@
+"""The window half of the benchmark (sections 4-6 of ``python -m mnist_gui.bench``).
+
+4. Window under load: the main window is open (offscreen unless a display is set) with a digit on
+   the canvas, so every progress tick re-predicts it with the newest weights; the ``fast`` preset
+   trains in the worker thread while a 5 ms precise timer records how late the event loop serves it.
+   Training throughput inside the GUI (mean over epochs) is divided by the headless figure.
+5. Drawing: the window's own handler for a changed drawing (preprocessing + forward pass + chart
+   update), timed after a real mouse stroke; plus the end-to-end latency from a mouse move event
+   to ``prediction_changed``, which also includes the canvas's display-rate coalescing timer.
+6. Start-up: a fresh process, from before it is spawned to the main window's first paint.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+
+import numpy as np
+
+STARTUP_MARK = "MNIST_GUI_PAINTED"
+
+
+def _app():
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def _isolated_settings(folder: str) -> None:
+    from PySide6.QtCore import QSettings
+
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+
+
+def _draw_digit(canvas) -> None:
+    """A '3' drawn with real mouse events, scaled to the canvas."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    w, h = canvas.width(), canvas.height()
+    pts = []
+    for t in np.linspace(0, 1, 40):          # two bumps of a '3'
+        a = -np.pi * 0.8 + t * np.pi * 1.3 if t < 0.5 else -np.pi * 0.5 + (t - 0.5) * np.pi * 2.6
+        cy = 0.33 if t < 0.5 else 0.66
+        pts.append((0.5 + 0.18 * np.cos(a), cy + 0.16 * np.sin(a)))
+    qpts = [QPoint(int(x * w), int(y * h)) for x, y in pts]
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, qpts[0])
+    for p in qpts[1:]:
+        QTest.mouseMove(canvas, p)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, qpts[-1])
+
+
+def _spin(app, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def draw_latency(window, app, repeats: int) -> dict:
+    """Section 5: handler time and mouse-move -> prediction_changed latency, in ms."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    canvas = window.canvas
+    _draw_digit(canvas)
+    _spin(app, 0.2)
+    handler = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        window._on_drawing_changed()
+        handler.append((time.perf_counter() - t) * 1e3)
+    end_to_end = []
+    got = []
+    window.prediction_changed.connect(lambda p: got.append(time.perf_counter()))
+    w, h = canvas.width(), canvas.height()
+    for i in range(min(repeats, 60)):
+        got.clear()
+        t = time.perf_counter()
+        QTest.mouseMove(canvas, QPoint(int(w * (0.3 + 0.004 * i)), int(h * 0.5)))
+        canvas.changed.emit()   # the canvas only emits while a button is down; this is that emit
+        deadline = t + 1.0
+        while not got and time.perf_counter() < deadline:
+            app.processEvents()
+        if got:
+            end_to_end.append((got[0] - t) * 1e3)
+    h_arr = np.array(handler)
+    out = {"median": float(np.median(h_arr)), "p99": float(np.percentile(h_arr, 99))}
+    if end_to_end:
+        out["end_to_end_median"] = float(np.median(end_to_end))
+    return out
+
+
+def lateness_under_training(window, app, config, timeout: float) -> dict:
+    """Section 4: event-loop lateness (ms) and GUI epoch throughput while ``config`` trains."""
+    from PySide6.QtCore import Qt, QTimer
+
+    period_ms = 5
+    stamps: list[float] = []
+    epoch_rates: list[float] = []
+    finished: list[dict] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(period_ms)
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    n_train: list[int] = []
+    window.runner.training_started.connect(lambda info: n_train.append(info.n_train))
+    window.runner.epoch_finished.connect(lambda ev: epoch_rates.append(ev.seconds))
+    window.training_finished.connect(finished.append)
+    _draw_digit(window.canvas)   # so every progress tick also re-predicts the drawing
+    _spin(app, 0.1)
+    assert window.start_training(config), "the window refused to start training"
+    timer.start()
+    deadline = time.perf_counter() + timeout
+    while not finished and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.0005)   # like an idle event loop: wake for events, do not spin the GIL
+    timer.stop()
+    if not finished:
+        window.runner.stop()
+        raise RuntimeError("training inside the window did not finish in time")
+    gaps = np.diff(np.array(stamps)) * 1e3 - period_ms
+    late = np.clip(gaps, 0, None)
+    rates = [n_train[0] / s for s in epoch_rates if s > 0] if n_train else []
+    return {"lateness_ms": {"p50": float(np.percentile(late, 50)), "p99": float(np.percentile(late, 99)),
+                            "max": float(late.max()), "ticks": int(late.size)},
+            "gui_epoch_rate": float(np.mean(rates)) if rates else float("nan"),
+            "gui_metrics": finished[0]}
+
+
+def startup_seconds(repeats: int = 3) -> float:
+    """Section 6: the best of ``repeats`` cold-ish starts of a fresh process to the first paint."""
+    best = float("inf")
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as settings:
+            t = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "-m", "mnist_gui.bench_gui", "--startup-probe", settings],
+                                    stdout=subprocess.PIPE, text=True, env=env)
+            for line in proc.stdout:
+                if line.strip() == STARTUP_MARK:
+                    best = min(best, time.perf_counter() - t)
+                    break
+            proc.wait(timeout=60)
+    return best
+
+
+def _startup_probe(settings_dir: str) -> int:
+    """Child process for :func:`startup_seconds`: print a mark at the window's first paint."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    app = _app()
+    _isolated_settings(settings_dir)
+    from mnist_gui.app import MainWindow
+
+    window = MainWindow()
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                print(STARTUP_MARK, flush=True)
+                QTimer.singleShot(0, app.quit)
+                obj.removeEventFilter(self)
+            return False
+
+    spy = FirstPaint()
+    window.centralWidget().installEventFilter(spy)
+    window.resize(1280, 800)
+    window.show()
+    app.exec()
+    window.shutdown()
+    return 0
+
+
+def gui_measurements(full: bool, headless_rate: float) -> dict:
+    from mnist_gui.presets import get_preset
+
+    app = _app()
+    with tempfile.TemporaryDirectory() as settings:
+        _isolated_settings(settings)
+        from mnist_gui.app import MainWindow
+
+        window = MainWindow()
+        window.resize(1280, 800)
+        window.show()
+        _spin(app, 0.3)
+        draw = draw_latency(window, app, repeats=300 if full else 50)
+        config = get_preset("fast").config
+        if not full:
+            config = replace(config, epochs=1, limit=10000)
+        load = lateness_under_training(window, app, config, timeout=600)
+        window.shutdown()
+        window.close()
+        window.deleteLater()
+        _spin(app, 0.1)
+    ratio = load["gui_epoch_rate"] / headless_rate if headless_rate else float("nan")
+    return {"draw_to_prediction_ms": draw, "lateness_ms": load["lateness_ms"],
+            "gui_samples_per_second": load["gui_epoch_rate"], "gui_throughput_ratio": ratio,
+            "startup_seconds": startup_seconds(3 if full else 1)}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--startup-probe":
+        raise SystemExit(_startup_probe(sys.argv[2]))
+    print("use: python -m mnist_gui.bench", file=sys.stderr)
+    raise SystemExit(2)

@@ -1,0 +1,24 @@
+"""The benchmark's quick mode runs end to end and prints every section (timings are not asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def test_quick_benchmark_prints_every_section(tmp_path):
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, "-m", "mnist_gui.bench", "--json", str(out)], capture_output=True,
+                          text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = proc.stdout
+    for label in ("GEMM ceiling", "engine 784-256-128-10", "fast preset", "time to 98.0%", "event-loop lateness",
+                  "GUI training throughput", "draw -> prediction", "start-up", "peak RSS"):
+        assert label in table, label
+    r = json.loads(out.read_text())
+    assert r["gemm_gflops"] > 0 and r["engine_fast"]["samples_per_second"] > 0
+    assert 0 < r["lateness_ms"]["p50"] <= r["lateness_ms"]["p99"] <= r["lateness_ms"]["max"] or \
+        r["lateness_ms"]["p50"] == 0
+    assert r["lateness_ms"]["ticks"] > 10
+    assert r["draw_to_prediction_ms"]["median"] > 0 and r["startup_seconds"] > 0 and r["peak_rss_mb"] > 50
