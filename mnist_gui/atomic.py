@@ -29,7 +29,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def atomic_write(path: str | os.PathLike, writer: Callable[[IO], None], mode: str = "wb") -> None:
@@ -38,8 +38,8 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[IO], None], mode: st
         writer(fh)
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; not supported on every platform/filesystem.
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable; silently skipped where folders cannot be opened."""
     with contextlib.suppress(OSError, AttributeError):
         dfd = os.open(directory, os.O_RDONLY)
         try:

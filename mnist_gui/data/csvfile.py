@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_gui.data._files import reading
 from mnist_gui.errors import DatasetError
 
 __all__ = ["read_csv", "N_COLUMNS"]
@@ -97,21 +98,13 @@ def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_bytes(p: Path, name: str) -> bytes:
-    try:
+    with reading(name):
         mode = p.stat().st_mode  # before opening: a FIFO or device could block or never end
         if stat.S_ISDIR(mode):
             raise DatasetError(f"{name}: is a folder, not a CSV file")
         if not stat.S_ISREG(mode):
             raise DatasetError(f"{name}: not a regular file")
         return p.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: file not found") from None
-    except PermissionError:
-        raise DatasetError(f"{name}: cannot read the file: permission denied") from None
-    except OSError as exc:
-        raise DatasetError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
-    except MemoryError:
-        raise DatasetError(f"{name}: not enough memory to read the file") from None
 
 
 def _first_row(data: bytes) -> tuple[int, bytes]:

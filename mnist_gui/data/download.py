@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from mnist_gui import __version__
+from mnist_gui.atomic import fsync_dir
 from mnist_gui.data.idx import _CappedGunzip  # the same bomb-proof gunzip the IDX reader uses
 from mnist_gui.errors import DatasetError, DownloadError
 
@@ -164,7 +165,7 @@ def _fetch_verified(url: str, final: Path, md5: str | None, sha256: str | None, 
             return reason
         _check_cancel(cancel)
         os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         meter.finish(final.name, fetch.received)
         return None
     finally:
@@ -296,16 +297,6 @@ def _content_sha256(compressed: bytes, cancel: threading.Event) -> str:
             return digest.hexdigest()
         if total > _MAX_CONTENT_BYTES:
             raise DatasetError(f"decompresses to more than {_MAX_CONTENT_BYTES} bytes")
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable; not every platform can open a folder.
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class _Progress:

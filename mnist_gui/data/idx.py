@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from mnist_gui.data._files import reading
 from mnist_gui.errors import DatasetError
 
 __all__ = ["read_idx", "IDX_TYPES", "DEFAULT_MAX_BYTES"]
@@ -64,7 +65,7 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     """
     name = os.fspath(path)
     p = Path(path)
-    try:
+    with reading(name):
         # stat before open: opening a FIFO or device could block or never end.
         mode = p.stat().st_mode
         if stat.S_ISDIR(mode):
@@ -83,14 +84,6 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
                 return _parse(stream.read, None, name, max_bytes)
             fh.seek(0)
             return _parse(fh.read, st.st_size, name, max_bytes)
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: file not found") from None
-    except PermissionError:
-        raise DatasetError(f"{name}: cannot read the file: permission denied") from None
-    except OSError as exc:
-        raise DatasetError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
-    except MemoryError:
-        raise DatasetError(f"{name}: not enough memory to read the file") from None
 
 
 def _parse(read: Callable[[int], bytes], file_size: int | None, name: str,
