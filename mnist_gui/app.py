@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self._job: str | None = None              # "train" | "dataset" while the runner is busy
         self._closing = False
         self.last_error: tuple[str, str] | None = None
+        self._error_box: QMessageBox | None = None
         self.last_predict_ms = 0.0
         self.runner = TrainingRunner(self)
         self._build_ui()
@@ -319,13 +320,18 @@ class MainWindow(QMainWindow):
         self.last_error = (title, text)
         self.statusBar().showMessage(f"{title}: {text.splitlines()[0]}", 15000)
         self.error_shown.emit(title, text)
-        if not self._closing:
-            self._message(QMessageBox.Icon.Warning, title, text)
+        if self._closing:
+            return
+        if self._error_box is None:   # one box, reused: errors never pile up as stacked dialogs
+            self._error_box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        self._error_box.setWindowTitle(title)
+        self._error_box.setText(text)
+        self._error_box.open()   # window-modal but non-blocking: no nested event loop
 
     def _message(self, icon, title: str, text: str) -> QMessageBox:
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()   # window-modal but non-blocking: no nested event loop
+        box.open()
         return box
 
     def show_shortcuts(self) -> QMessageBox:

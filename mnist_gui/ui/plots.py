@@ -25,6 +25,20 @@ TEST_COLOUR = "#c0262d"
 MAX_SYMBOLS = 60   # beyond this many epochs, draw lines without markers
 
 
+class _Legend(pg.LegendItem):
+    """pyqtgraph's legend, tolerant of being told its geometry changed while its window is destroyed.
+
+    The legend is anchored to its view box; when a window is deleted, the view box's C++ object can go
+    before the legend's, and pyqtgraph's anchor callback then raises RuntimeError inside the event loop.
+    """
+
+    def _GraphicsWidgetAnchor__geometryChanged(self) -> None:   # overrides the name-mangled callback
+        try:
+            super()._GraphicsWidgetAnchor__geometryChanged()
+        except RuntimeError:
+            pass
+
+
 def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
     plot.setObjectName(name)
@@ -38,7 +52,8 @@ def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, in
     item.hideButtons()
     item.setClipToView(True)
     item.getViewBox().setMouseEnabled(x=False, y=False)
-    legend = item.addLegend(offset=legend_offset, labelTextSize="9pt")
+    legend = item.legend = _Legend(offset=legend_offset, labelTextSize="9pt")   # what addLegend() does
+    legend.setParentItem(item.vb)
     legend.setBrush(pg.mkBrush(255, 255, 255, 210))
     return plot
 
