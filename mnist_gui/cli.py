@@ -235,9 +235,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        # Inside the try: building the parser imports NumPy, long enough for a Ctrl-C to land in it.
+        args = build_parser().parse_args(argv)
         if args.command is None:
             from mnist_gui.app import run_app
 

@@ -219,7 +219,10 @@ class _Fetch(threading.Thread):
             content_type = response.headers.get("Content-Type", "").lower()
             first = True
             while not self.abort.is_set():
-                chunk = response.read(_CHUNK)
+                # read1 returns whatever has arrived, so an abort is seen between the pieces of even a
+                # slow stream (read(n) would wait for all n bytes); the first read waits for enough
+                # bytes to recognise what the server is sending.
+                chunk = response.read(512) if first else response.read1(_CHUNK)
                 if not chunk:
                     break
                 if first:
