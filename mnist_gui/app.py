@@ -281,6 +281,11 @@ class MainWindow(QMainWindow):
             self._display_model = self.model
             self._predict()
             self.show_error("Training diverged", f"{r.reason}.\n\nThe previous model stays loaded.")
+        elif r.status == "stopped" and r.epochs_completed == 0 and self.model is not None:
+            # A network stopped within its first epoch is rarely better than the one it would replace.
+            self.plots.mark_test(r.test_accuracy)
+            self.set_model(self.model, self.model_source)
+            self.statusBar().showMessage("stopped before the first epoch ended: the previous model stays loaded", 10000)
         else:
             self.plots.mark_test(r.test_accuracy)
             self.set_model(outcome.model, f"trained just now ({r.status})")

@@ -148,17 +148,28 @@ def test_the_drawing_is_re_predicted_while_the_network_learns(window, qtbot):
     assert first.max() < last.max() and int(np.argmax(last)) == 7
 
 
-def test_stop_mid_training_keeps_what_was_learnt_and_leaves_no_thread(window, qtbot):
+def test_stop_in_the_first_epoch_keeps_the_old_model_and_leaves_no_thread(window, qtbot):
+    old = window.model
     set_fields(window, **LONG)
     window.panel.train_button.click()
     qtbot.waitUntil(lambda: window.panel.progress_bar.value() > 0, timeout=10000)
     with qtbot.waitSignal(window.training_finished, timeout=10000) as finished:
         qtbot.mouseClick(window.findChild(QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
-    assert finished.args[0]["status"] == "stopped"
+    assert finished.args[0]["status"] == "stopped" and finished.args[0]["epochs"] == 0
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=5000)
     assert window.runner.thread is None and window.panel.train_button.isEnabled()
-    assert "stopped" in window.model_source
+    assert window.model is old           # a barely trained network does not replace a good one
     assert window.panel.progress_bar.value() < window.panel.progress_bar.maximum()
+
+
+def test_stop_after_an_epoch_keeps_what_was_learnt(window, qtbot):
+    set_fields(window, hidden="32", epochs="50", limit="2000")
+    window.panel.train_button.click()
+    qtbot.waitUntil(lambda: window.plots.point_counts()["train_loss"] >= 1, timeout=20000)
+    with qtbot.waitSignal(window.training_finished, timeout=10000) as finished:
+        window.panel.stop_button.click()
+    assert finished.args[0]["status"] == "stopped" and finished.args[0]["epochs"] >= 1
+    assert "stopped" in window.model_source and window.model.describe().startswith("784-32-10")
 
 
 def test_pause_and_resume(window, qtbot):
