@@ -34,7 +34,7 @@ from mnist_gui.ui.canvas import DrawingPad
 from mnist_gui.ui.plots import TrainingPlots
 from mnist_gui.ui.prediction_chart import EMPTY_HINT, PredictionChart
 from mnist_gui.ui.preview import PreviewBox
-from mnist_gui.ui.training_panel import IDLE, LOADING, TRAINING, TrainingPanel
+from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
 from mnist_gui.ui.worker import TrainingRunner
 
 ORGANIZATION = APPLICATION = "mnist-gui"
@@ -117,11 +117,13 @@ class MainWindow(QMainWindow):
         runner, panel = self.runner, self.panel
         for signal, slot in ((self.canvas.changed, self._on_drawing_changed), (panel.train_requested, self.start_training),
                              (panel.pause_requested, runner.pause), (panel.resume_requested, runner.resume),
-                             (panel.stop_requested, runner.stop), (runner.progress, panel.show_progress),
-                             (runner.progress, self.plots.add_progress), (runner.epoch_finished, self.plots.add_epoch),
-                             (runner.dataset_ready, self._on_dataset_ready), (runner.snapshot, self._on_snapshot),
-                             (runner.training_started, self._on_training_started), (runner.done, self._on_job_done),
-                             (runner.finished, self._on_training_finished), (runner.failed, self._on_job_failed)):
+                             (panel.stop_requested, runner.stop), (runner.dataset_ready, self._on_dataset_ready),
+                             (runner.training_started, panel.show_started),
+                             (runner.training_started, self._on_training_started),
+                             (runner.progress, panel.show_progress), (runner.progress, self.plots.add_progress),
+                             (runner.snapshot, self._on_snapshot), (runner.epoch_finished, self.plots.add_epoch),
+                             (runner.finished, self._on_training_finished), (runner.failed, self._on_job_failed),
+                             (runner.done, self._on_job_done)):
             signal.connect(slot)
 
     def _build_menus(self) -> None:
@@ -266,9 +268,6 @@ class MainWindow(QMainWindow):
 
     def _on_training_started(self, info) -> None:
         self._live_model = info.model
-        if self.panel.state == LOADING:
-            self.panel.set_state(TRAINING)
-        self.panel.show_started(f"{info.description} · {info.n_params:,} parameters · {info.n_train:,} images")
 
     def _on_snapshot(self, snapshot) -> None:
         if self._live_model is not None and not self._closing:
@@ -290,8 +289,7 @@ class MainWindow(QMainWindow):
             self.plots.mark_test(r.test_accuracy)
             self.set_model(outcome.model, f"trained just now ({r.status})")
             self._autosave(outcome.model)
-        self.panel.show_finished(r.status, f"{r.reason} · test accuracy {r.test_accuracy:.2%} · "
-                                           f"{r.train_seconds:.1f} s, {r.samples_per_second:,.0f} images/s")
+        self.panel.show_finished(r)
         self.training_finished.emit(r.metrics())
 
     def _autosave(self, model: Model) -> None:
@@ -310,7 +308,7 @@ class MainWindow(QMainWindow):
             return self.show_error("Dataset not usable", f"{error}\n\nStill using {using}.")
         self._live_model, self._display_model = None, self.model
         self._predict()
-        self.panel.show_finished("failed", str(error))
+        self.panel.show_failed(str(error))
         self.show_error("Training could not run", f"{error}\n\nThe previous model stays loaded.")
 
     def _on_job_done(self) -> None:

@@ -310,10 +310,13 @@ class TrainingPanel(QGroupBox):
             self.stop_requested.emit()
 
     # -- progress ---------------------------------------------------------------------------------
-    def show_started(self, text: str) -> None:
+    def show_started(self, info) -> None:
+        """The worker built the network (a :class:`~mnist_gui.ui.worker.TrainingStarted`)."""
+        if self._state == LOADING:
+            self.set_state(TRAINING)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("starting…")
-        self.detail_label.setText(text)
+        self.detail_label.setText(f"{info.description} · {info.n_params:,} parameters · {info.n_train:,} images")
 
     def show_progress(self, ev: BatchProgress) -> None:
         self.progress_bar.setValue(int(1000 * ev.step / max(1, ev.total_steps)))
@@ -321,12 +324,17 @@ class TrainingPanel(QGroupBox):
         self.detail_label.setText(f"{ev.samples_per_second:,.0f} images/s · {_duration(ev.eta)} left · "
                                   f"loss {ev.smoothed_loss:.3f}" + (" · paused" if self._state == PAUSED else ""))
 
-    def show_finished(self, status: str, text: str) -> None:
-        if status == "completed":
+    def show_finished(self, result) -> None:
+        """The run's :class:`~mnist_gui.training.TrainingFinished`: full bar if completed, and the summary."""
+        if result.status == "completed":
             self.progress_bar.setValue(self.progress_bar.maximum())
-        self.progress_bar.setFormat({"completed": "done", "stopped": "stopped", "diverged": "diverged"}
-                                    .get(status, status) + " · %p%")
-        self.detail_label.setText(text)
+        self.progress_bar.setFormat(("done" if result.status == "completed" else result.status) + " · %p%")
+        self.detail_label.setText(f"{result.reason} · test accuracy {result.test_accuracy:.2%} · "
+                                  f"{result.train_seconds:.1f} s, {result.samples_per_second:,.0f} images/s")
+
+    def show_failed(self, message: str) -> None:
+        self.progress_bar.setFormat("failed")
+        self.detail_label.setText(message)
 
     # -- settings ---------------------------------------------------------------------------------
     def state_dict(self) -> dict:
