@@ -14,15 +14,15 @@ Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, r
 from __future__ import annotations
 
 import json
-import time
+import signal
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QScrollArea,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from mnist_gui import __version__
 from mnist_gui.errors import ModelFileError
@@ -71,7 +71,6 @@ class MainWindow(QMainWindow):
         self._closing = False
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
-        self.last_predict_ms = 0.0
         self.runner = TrainingRunner(self)
         self._build_ui()
         self._build_menus()
@@ -96,13 +95,9 @@ class MainWindow(QMainWindow):
         self.right_splitter.addWidget(top)
         self.right_splitter.addWidget(self.plots)
         self.right_splitter.setSizes([420, 340])
-        scroll = QScrollArea()   # on a small screen the panel scrolls rather than clipping
-        scroll.setWidget(self.panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setMinimumWidth(self.panel.minimumSizeHint().width() + 16)
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.main_splitter.addWidget(scroll)
+        self.main_splitter.addWidget(self.panel)
+        self.main_splitter.setCollapsible(0, False)
         self.main_splitter.addWidget(self.right_splitter)
         self.main_splitter.setStretchFactor(1, 1)
         self.main_splitter.setSizes([300, 980])
@@ -225,17 +220,9 @@ class MainWindow(QMainWindow):
         self._predict()
 
     def _predict(self, settled_ok: bool = False) -> None:
-        """Show the prediction for the drawing; ``settled_ok`` skips an update nobody could see."""
-        if self._input is None or self._display_model is None:
-            return self.chart.set_probabilities(None)
-        t0 = time.perf_counter()
-        probs = self._display_model.predict_proba(self._input)[0]
-        self.last_predict_ms = (time.perf_counter() - t0) * 1e3
-        shown = self.chart.probabilities()
-        if settled_ok and shown is not None and np.abs(shown - probs).max() < 5e-4:
-            return   # a settled network while training: skip the repaint
-        self.chart.set_probabilities(probs)
-        self.prediction_changed.emit(probs.copy())
+        probs = self.chart.show_prediction(self._display_model, self._input, settled_ok)
+        if probs is not None:
+            self.prediction_changed.emit(probs)
 
     # -- training (and dataset checks) in the runner's thread -----------------------------------------
     def start_training(self, config) -> bool:
@@ -244,7 +231,7 @@ class MainWindow(QMainWindow):
         self._save_settings()
         self.plots.reset(config.epochs)
         self.panel.set_state(LOADING)
-        self._begin_job("train")
+        self._set_job("train")
         self.runner.train(config, self._dataset_path)
         return True
 
@@ -252,13 +239,13 @@ class MainWindow(QMainWindow):
         """Use another dataset (None: the bundled copy); it is loaded and checked in the background."""
         if self.runner.is_busy():
             return self.show_error("Busy", "Wait for training to end before changing the dataset.")
-        self._begin_job("dataset")
+        self._set_job("dataset")
         self.runner.check_dataset(path)
 
-    def _begin_job(self, job: str) -> None:
+    def _set_job(self, job: str | None) -> None:
         self._job = job
         for act in self.dataset_actions:
-            act.setEnabled(False)
+            act.setEnabled(job is None)
 
     def _on_dataset_ready(self, loaded) -> None:
         self._dataset_path, data = loaded.path, loaded.data
@@ -312,10 +299,9 @@ class MainWindow(QMainWindow):
         self.show_error("Training could not run", f"{error}\n\nThe previous model stays loaded.")
 
     def _on_job_done(self) -> None:
-        self._job, self._live_model = None, None
+        self._set_job(None)
+        self._live_model = None
         self.panel.set_state(IDLE)
-        for act in self.dataset_actions:
-            act.setEnabled(True)
 
     # -- errors and dialogs ----------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
@@ -384,5 +370,14 @@ def run_app(model_path: str | None = None, argv: list[str] | None = None) -> int
     app.setApplicationName(APPLICATION)
     window = MainWindow(model_path=model_path)
     app.aboutToQuit.connect(window.shutdown)
+    # Ctrl-C in the terminal closes the window like Quit; the timer lets Python run to see the signal.
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda *_: (interrupted.append(True), window.close()))
+    ticker = QTimer(timeout=lambda: None, interval=200)
+    ticker.start()
     window.show()
-    return app.exec()
+    try:
+        code = app.exec()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 130 if interrupted else code

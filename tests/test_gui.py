@@ -248,7 +248,9 @@ def test_an_invalid_field_disables_train_with_the_reason(window, qtbot):
     assert not train_button.isEnabled() and "learning rate" in train_button.toolTip()
     qtbot.mouseClick(train_button, Qt.MouseButton.LeftButton)
     assert not window.runner.is_busy()
-    set_fields(window, lr="0.01")
+    set_fields(window, lr="0.01", hidden="100000,100000,100000")   # would need ~190 GiB to train
+    assert not train_button.isEnabled() and "too large" in train_button.toolTip()
+    set_fields(window, hidden="64")
     assert train_button.isEnabled() and window.panel.edits["hidden"].property("invalid") is False
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen,
                            QTabletEvent)
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
@@ -130,6 +130,17 @@ class DrawingCanvas(QWidget):
         return (pos.x() - self._origin.x()) / side, (pos.y() - self._origin.y()) / side
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self._fit_image()
+        super().resizeEvent(event)
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        # Moved to a screen with another pixel ratio: re-render at the new device resolution.
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self._fit_image()
+            self.update()
+        super().changeEvent(event)
+
+    def _fit_image(self) -> None:
         side = float(min(self.width(), self.height()))
         self._side = side
         self._origin = QPointF((self.width() - side) / 2.0, (self.height() - side) / 2.0)
@@ -138,7 +149,6 @@ class DrawingCanvas(QWidget):
         self._image = QImage(px, px, QImage.Format.Format_Grayscale8)
         self._image.setDevicePixelRatio(dpr)
         self._render_all(update=False)
-        super().resizeEvent(event)
 
     def _painter(self) -> QPainter:
         painter = QPainter(self._image)
