@@ -13,6 +13,25 @@ from pathlib import Path
 from typing import IO, Callable, Iterator
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; done once, at import, before any thread exists.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def _final_mode(target: Path) -> int:
+    """The replaced file's permissions, or what a plain ``open(path, "w")`` would give (mkstemp
+    creates private 0600 files, which would make every saved model unreadable to others)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on clean exit fsync it and rename it over ``path``."""
@@ -23,6 +42,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
+            with contextlib.suppress(OSError, AttributeError):
+                os.fchmod(fh.fileno(), _final_mode(target))
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)
     except BaseException:

@@ -1,0 +1,41 @@
+"""Atomic writes: all or nothing, no temporary files left, ordinary permissions."""
+
+import os
+import stat
+
+import pytest
+
+from mnist_gui.atomic import atomic_open, atomic_write
+
+
+def test_write_replaces_whole_file(tmp_path):
+    target = tmp_path / "f.bin"
+    atomic_write(target, lambda fh: fh.write(b"one"))
+    atomic_write(target, lambda fh: fh.write(b"two"))
+    assert target.read_bytes() == b"two" and os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_failure_inside_leaves_old_file_and_no_temp(tmp_path):
+    target = tmp_path / "f.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_open(target) as fh:
+            fh.write(b"half")
+            raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_new_file_gets_umask_permissions_not_private_ones(tmp_path):
+    old = os.umask(0o022)
+    os.umask(old)
+    target = tmp_path / "new.bin"
+    atomic_write(target, lambda fh: fh.write(b"x"))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~old
+
+
+def test_replacing_keeps_the_files_permissions(tmp_path):
+    target = tmp_path / "f.bin"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    atomic_write(target, lambda fh: fh.write(b"new"))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
