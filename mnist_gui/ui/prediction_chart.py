@@ -130,7 +130,7 @@ class PredictionChart(QGroupBox):
             self._probs = None
             self.bars.setOpts(height=np.zeros(10), brushes=[self._normal_brush] * 10)
             self.digit_label.setText("?")
-            self.digit_label.setStyleSheet("color: palette(mid);")
+            self._set_label_style("color: palette(mid);")
             self.confidence_label.setText("")
             self.hint_item.setVisible(True)
             return
@@ -142,5 +142,9 @@ class PredictionChart(QGroupBox):
         self.bars.setOpts(height=p, brushes=brushes)
         self.hint_item.setVisible(False)
         self.digit_label.setText(str(top))
-        self.digit_label.setStyleSheet("")
+        self._set_label_style("")
         self.confidence_label.setText(f"{p[top]:.1%} sure" if p[top] < 0.9995 else ">99.9% sure")
+
+    def _set_label_style(self, sheet: str) -> None:
+        if self.digit_label.styleSheet() != sheet:   # re-styling costs more than the whole bar update
+            self.digit_label.setStyleSheet(sheet)
