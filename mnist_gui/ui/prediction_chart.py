@@ -117,7 +117,7 @@ class PredictionChart(QGroupBox):
             self.set_probabilities(None)
             return None
         t0 = time.perf_counter()
-        probs = model.predict_proba(image)[0]
+        probs = model.predict_proba_one(image)   # no BLAS: it would wait for a training thread's
         self.last_predict_ms = (time.perf_counter() - t0) * 1e3
         if settled_ok and self._probs is not None and np.abs(self._probs - probs).max() < 5e-4:
             return None
