@@ -108,8 +108,7 @@ class Model:
 
     def copy(self) -> "Model":
         """A deep copy with its own weights: safe to hand to another thread."""
-        net = copy.deepcopy(self.network)
-        return Model(net, self.normalization, copy.deepcopy(self.metadata))
+        return Model(self.network.clone(), self.normalization, copy.deepcopy(self.metadata))
 
     def describe(self) -> str:
         return "-".join(str(s) for s in self.sizes) + f" {self.activation}"

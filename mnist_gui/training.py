@@ -215,6 +215,7 @@ class TrainingControl:
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
+        self._abandon = threading.Event()
 
     def pause(self) -> None:
         self._running.clear()
@@ -225,6 +226,16 @@ class TrainingControl:
     def stop(self) -> None:
         self._stop.set()
         self._running.set()   # wake a paused loop so it can see the stop
+
+    def abandon(self) -> None:
+        """Stop and skip the final evaluation: the session ends without a TrainingFinished event
+        (for a window that is closing and wants the thread back at once)."""
+        self._abandon.set()
+        self.stop()
+
+    @property
+    def abandoned(self) -> bool:
+        return self._abandon.is_set()
 
     @property
     def paused(self) -> bool:
@@ -395,6 +406,8 @@ class TrainingSession:
                     )
             if diverged or status == "stopped":
                 break
+            if self.control.abandoned:
+                return
             train_seconds = time.perf_counter() - t_epoch - epoch_paused
             train_time += train_seconds
             val_loss, val_acc = evaluate(model, self.val_x, self.val_y) if self.val_x.shape[0] else (None, None)
@@ -408,6 +421,8 @@ class TrainingSession:
             epochs_done = epoch
             yield result
 
+        if self.control.abandoned:
+            return
         test_loss, test_acc = evaluate(model, self.test_x, self.test_y)
         val_acc = self.history[-1].val_accuracy if self.history else None
         finished = TrainingFinished(

@@ -164,3 +164,17 @@ def test_he_and_xavier_scales():
     w = xavier_uniform(300, 200, rng)
     limit = np.sqrt(6 / 500)
     assert w.max() <= limit and w.min() >= -limit and abs(w.std() - limit / np.sqrt(3)) < 0.002
+
+
+def test_network_clone_is_independent_and_keeps_flat_views():
+    net = build_mlp((784, 32, 16, 10), dropout=0.2, seed=0)
+    x = np.random.default_rng(0).random((64, 784), dtype=np.float32)
+    net.train_step_gradients(x, np.zeros(64, np.int64))       # fill scratch buffers and per-batch state
+    twin = net.clone()
+    assert np.array_equal(twin.flat_params, net.flat_params)
+    assert all(np.shares_memory(l.params["W"], twin.flat_params) for l in twin.dense_layers)
+    assert not np.shares_memory(twin.flat_params, net.flat_params)
+    assert not hasattr(twin.dense_layers[0], "_x") and twin.dense_layers[0]._buf._arrays == {}
+    twin.flat_params[:] = 0
+    assert net.flat_params.any()
+    np.testing.assert_array_equal(net.clone().logits(x), net.logits(x))

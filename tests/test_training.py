@@ -185,3 +185,25 @@ def test_val_size_larger_than_data_is_refused():
 def test_config_round_trips_through_dict():
     cfg = TrainingConfig(hidden=(32, 16), dropout=0.1, preset="x")
     assert TrainingConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_abandon_ends_without_final_evaluation():
+    data = random_data(5000, 100)
+    control = TrainingControl()
+    session = TrainingSession(TrainingConfig(hidden=(16,), epochs=20, batch_size=10, val_size=100),
+                              data, control, progress_interval=0.0)
+    events = []
+    for event in session.run():
+        events.append(event)
+        if len(events) == 3:
+            control.abandon()
+    assert len(events) == 3 and not any(isinstance(e, TrainingFinished) for e in events)
+    assert "test_accuracy" not in session.model.metadata
+
+
+def test_snapshot_is_an_independent_model():
+    data = random_data(400, 50)
+    session = TrainingSession(TrainingConfig(hidden=(16,), epochs=1, val_size=50), data)
+    snap = session.snapshot()
+    list(session.run())
+    assert not np.array_equal(snap.network.flat_params, session.model.network.flat_params)

@@ -12,6 +12,8 @@ Speed rules followed everywhere here:
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from mnist_gui.nn.init import initialise
@@ -59,6 +61,18 @@ class Layer:
 
     def describe(self) -> str:
         return type(self).__name__
+
+    # Per-batch state (inputs, outputs, masks) that a copy must not drag along.
+    _TRANSIENT = ("_x", "_y", "_active")
+
+    def clone(self) -> "Layer":
+        """An independent copy with the same parameters and fresh (empty) scratch buffers."""
+        new = copy.copy(self)
+        new.__dict__ = {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+        new.params = {k: v.copy() for k, v in self.params.items()}
+        new.grads = {k: np.zeros_like(v) for k, v in self.grads.items()}
+        new._buf = _Buffers()
+        return new
 
 
 class Dense(Layer):
@@ -202,6 +216,11 @@ class Dropout(Layer):
         if self._active:
             np.multiply(grad, self._buf.get("keep", grad.shape, grad.dtype), out=grad)
         return grad
+
+    def clone(self) -> "Dropout":
+        new = super().clone()
+        new.rng = copy.deepcopy(self.rng)
+        return new
 
     def describe(self) -> str:
         return f"Dropout({self.p:g})"

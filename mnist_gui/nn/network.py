@@ -46,6 +46,11 @@ class Network:
                 self.decay_mask[offset:offset + size] = 1.0
             offset += size
 
+    def clone(self) -> "Network":
+        """An independent copy: same weights, its own flat vectors (layer params are views into
+        them again), no scratch buffers or per-batch state. Cheap: one copy of the weights."""
+        return Network([layer.clone() for layer in self.layers], dtype=self.dtype)
+
     @property
     def dense_layers(self) -> list[Dense]:
         return [layer for layer in self.layers if isinstance(layer, Dense)]

@@ -114,7 +114,7 @@ class TrainingWorker(QObject):
     def abandon(self) -> None:
         """Stop as fast as possible and report nothing more (the window is closing)."""
         self._abandoned = True
-        self.control.stop()
+        self.control.abandon()
 
     @property
     def paused(self) -> bool:
