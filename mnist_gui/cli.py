@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     from mnist_gui.nn import ACTIVATIONS, OPTIMIZERS, SCHEDULES
     from mnist_gui.presets import DEFAULT_PRESET, PRESETS
 
-    parser = _Parser(prog="mnist-gui", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="mnist-gui", description="Train a from-scratch NumPy network on MNIST, watch it learn, "
+                     "and draw digits to test it. With no command, opens the window.")
     parser.add_argument("--version", action="version", version=f"mnist-gui {__version__}")
     parser.add_argument("--model", help="model file to open in the window (default: the last one, or the shipped model)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
