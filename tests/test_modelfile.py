@@ -127,3 +127,22 @@ def test_oversized_array_entry_is_refused_before_decompressing(tmp_path):
     (tmp_path / "huge.npz").write_bytes(buf.getvalue())
     with pytest.raises(ModelFileError, match="larger than its declared shape"):
         load_model(tmp_path / "huge.npz")
+
+
+def test_deep_healthy_network_over_the_worst_case_bound_still_loads(tmp_path):
+    # Ten hidden layers of 64 with weights +-20: the worst-case bound is ~1e32 (over the 1e30 limit)
+    # but real inputs give logits around 1e19, finite in float32: the model must load.
+    net = build_mlp((784, *[64] * 10, 10), seed=0)
+    rng = np.random.default_rng(0)
+    for layer in net.dense_layers:
+        layer.params["W"][...] = rng.uniform(-20, 20, layer.params["W"].shape)
+    model = Model(net, Normalization.standard(), {})
+    save_model(model, tmp_path / "deep.npz")
+    loaded = load_model(tmp_path / "deep.npz")
+    assert np.all(np.isfinite(loaded.predict_proba(np.full((1, 784), 255, np.uint8))))
+    # Scale the same weights until they really overflow: refused.
+    for layer in net.dense_layers:
+        layer.params["W"][...] *= 1e4
+    save_model(model, tmp_path / "overflow.npz")
+    with pytest.raises(ModelFileError, match="overflow"):
+        load_model(tmp_path / "overflow.npz")
