@@ -43,14 +43,17 @@ def gemm_gflops(n: int, repeats: int) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def engine_throughput(config, data, epochs: int = 1) -> float:
-    """Training samples/s of the real training loop: mean over epochs of the epoch time alone
-    (no evaluation, no loading), the same statistic the GUI measurement uses."""
+def engine_throughput(config, data, epochs: int = 1) -> dict:
+    """Training samples/s of the real training loop, from each epoch's own time (no evaluation, no
+    loading). The first epoch runs measurably slower than the rest (seen: 63k, 73k, 85k, 86k, 87k
+    samples/s over five epochs), so it is reported apart: ``steady`` is the median of the later
+    epochs, ``mean`` the average over all of them (what a whole run of that length gets)."""
     from mnist_gui.training import EpochResult, TrainingSession
 
     session = TrainingSession(replace(config, epochs=epochs), data)
     rates = [session.train_x.shape[0] / ev.seconds for ev in session.run() if isinstance(ev, EpochResult)]
-    return float(np.mean(rates))
+    return {"first_epoch": rates[0], "steady": float(np.median(rates[1:] or rates)), "mean": float(np.mean(rates)),
+            "epochs": len(rates)}
 
 
 def time_to_accuracy(config, target: float, data_path=None) -> tuple[float | None, int, float]:
@@ -113,10 +116,12 @@ def run(full: bool, include_gui: bool = True) -> dict:
                                source=data.source, checksum=data.checksum)
     ref = TrainingConfig(hidden=(256, 128), optimizer="adam", batch_size=128, lr=1e-3)
     fast = get_preset("fast").config
-    for key, cfg in (("engine_256_128", ref), ("engine_fast", fast)):
-        rate = engine_throughput(cfg, data, epochs=2 if full else 1)
+    # The fast preset runs its whole schedule (5 epochs), the same run the window measurement makes.
+    for key, cfg, epochs in (("engine_256_128", ref, 4 if full else 2), ("engine_fast", fast, fast.epochs if full else 1)):
+        r = engine_throughput(cfg, data, epochs=epochs)
         flops = 6 * cfg.n_params
-        results[key] = {"samples_per_second": rate, "gflops": rate * flops / 1e9,
+        rate = r["steady"]
+        results[key] = {**r, "samples_per_second": rate, "gflops": rate * flops / 1e9,
                         "fraction_of_gemm": rate * flops / 1e9 / results["gemm_gflops"]}
 
     if full:
@@ -131,7 +136,7 @@ def run(full: bool, include_gui: bool = True) -> dict:
     if include_gui:
         from mnist_gui.bench_gui import gui_measurements
 
-        results.update(gui_measurements(full=full, headless_rate=results["engine_fast"]["samples_per_second"]))
+        results.update(gui_measurements(full=full, headless_rate=results["engine_fast"]["mean"]))
     return results
 
 
@@ -141,7 +146,7 @@ def format_table(r: dict) -> str:
     for key, label in (("engine_256_128", "2. engine 784-256-128-10, batch 128, Adam"),
                        ("engine_fast", "2. engine, fast preset")):
         e = r[key]
-        rows.append((label, f"{e['samples_per_second']:,.0f} samples/s",
+        rows.append((label, f"{e['samples_per_second']:,.0f} samples/s steady (first epoch {e['first_epoch']:,.0f})",
                      f"{e['gflops']:.0f} GFLOP/s = {e['fraction_of_gemm']:.0%} of GEMM (target >= 60%)"))
     if "time_to_98" in r:
         t = r["time_to_98"]
@@ -154,8 +159,9 @@ def format_table(r: dict) -> str:
         lat = r["lateness_ms"]
         rows.append(("4. event-loop lateness while training", f"p50 {lat['p50']:.1f} / p99 {lat['p99']:.1f} / "
                      f"max {lat['max']:.1f} ms", "target p99 <= 20, max <= 50"))
-        rows.append(("4. GUI training throughput / headless", f"{r['gui_throughput_ratio']:.2f}x",
-                     "target >= 0.9x"))
+        rows.append(("4. GUI training throughput / headless", f"{r['gui_throughput_ratio']:.2f}x "
+                     f"({r['gui_samples_per_second']:,.0f} vs {r['engine_fast']['mean']:,.0f} samples/s, "
+                     "same run, all epochs)", "target >= 0.9x"))
     if "draw_to_prediction_ms" in r:
         d = r["draw_to_prediction_ms"]
         e2e = f"; mouse move -> signal {d['end_to_end_median']:.1f} ms" if "end_to_end_median" in d else ""
