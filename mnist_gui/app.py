@@ -41,7 +41,8 @@ ORGANIZATION = APPLICATION = "mnist-gui"
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
              ("Ctrl+Z", "Undo the last stroke (or a clear)"), ("Delete, or Esc on the canvas", "Clear the drawing"),
-             ("Ctrl+Return", "Train"), ("Ctrl+Q", "Quit"), ("F1", "This list")]
+             ("Ctrl+Return", "Train"), ("Ctrl+P", "Pause / resume training"), ("Ctrl+.", "Stop training"),
+             ("Ctrl+Q", "Quit"), ("F1", "This list")]
 ABOUT = (f"<h3>mnist-gui {__version__}</h3><p>Train a neural network written in plain NumPy on MNIST, watch it "
          "learn, and draw digits to test it.</p><p>The MNIST database of handwritten digits is by Yann LeCun, "
          "Corinna Cortes and Christopher J.C. Burges, licensed under CC BY-SA 3.0.</p>")
@@ -149,6 +150,9 @@ class MainWindow(QMainWindow):
         # Delete is window-wide (a focused text field keeps it for itself); Esc is the canvas's own key.
         action(menu, "&Clear drawing", self.canvas.clear, "Delete")
         action(menu, "&Train", self.panel.train_button.click, "Ctrl+Return")
+        # Clicking a disabled button does nothing, so these are safe whatever the training state.
+        self.pause_action = action(menu, "&Pause / resume training", self.panel.pause_button.click, "Ctrl+P")
+        self.stop_action = action(menu, "&Stop training", self.panel.stop_button.click, "Ctrl+.")
         menu = self.menuBar().addMenu("&Help")
         action(menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         action(menu, "&About mnist-gui", lambda: self._message(QMessageBox.Icon.Information, "About mnist-gui", ABOUT))

@@ -187,8 +187,14 @@ def test_pause_and_resume(window, qtbot):
     qtbot.mouseClick(pause, Qt.MouseButton.LeftButton)
     assert pause.text() == "Pause"
     qtbot.waitUntil(lambda: bar.value() > value, timeout=10000)
+    # The same through the keyboard: Ctrl+P pauses and resumes, Ctrl+. stops.
+    assert window.pause_action.shortcut().toString() == "Ctrl+P"
+    window.pause_action.trigger()
+    assert pause.text() == "Resume"
+    window.pause_action.trigger()
+    assert pause.text() == "Pause"
     with qtbot.waitSignal(window.training_finished, timeout=10000):
-        window.panel.stop_button.click()
+        window.stop_action.trigger()
 
 
 def test_closing_the_window_mid_training_stops_and_joins_the_thread(qtbot, model_path):
