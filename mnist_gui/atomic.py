@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
@@ -51,6 +52,21 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             os.unlink(tmp_name)
         raise
     fsync_dir(directory)
+    _remove_stale_temporaries(directory, target.name)
+
+
+# A writer killed outright (SIGKILL, power loss) cannot remove its temporary file. The next
+# successful write of the same target removes such leftovers, but only old ones: a younger one may
+# belong to another process writing the same file right now.
+STALE_TEMPORARY_SECONDS = 3600
+
+
+def _remove_stale_temporaries(directory: Path, name: str) -> None:
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for leftover in directory.glob(f".{name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def atomic_write(path: str | os.PathLike, writer: Callable[[IO], None], mode: str = "wb") -> None:

@@ -39,3 +39,18 @@ def test_replacing_keeps_the_files_permissions(tmp_path):
     target.chmod(0o640)
     atomic_write(target, lambda fh: fh.write(b"new"))
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_old_leftovers_of_killed_writers_are_removed_young_ones_kept(tmp_path):
+    target = tmp_path / "m.npz"
+    old = tmp_path / ".m.npz.abc123.tmp"        # what a SIGKILLed save leaves behind
+    young = tmp_path / ".m.npz.def456.tmp"      # maybe another process saving right now
+    other = tmp_path / ".other.npz.xyz.tmp"     # another file's: not ours to touch
+    for p in (old, young, other):
+        p.write_bytes(b"partial")
+    two_hours_ago = os.path.getmtime(old) - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    os.utime(other, (two_hours_ago, two_hours_ago))
+    atomic_write(target, lambda fh: fh.write(b"new"))
+    assert not old.exists() and young.exists() and other.exists()
+    assert target.read_bytes() == b"new"
