@@ -54,3 +54,14 @@ def drag_stroke(widget, points, button=None) -> None:
     for p in pts[1:]:
         QTest.mouseMove(widget, p)
     QTest.mouseRelease(widget, button, Qt.KeyboardModifier.NoModifier, pts[-1])
+
+
+@pytest.fixture
+def qt_messages():
+    """Every message Qt logs while the test runs (qWarning, qCritical...)."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    messages: list[str] = []
+    previous = qInstallMessageHandler(lambda mode, context, text: messages.append(text))
+    yield messages
+    qInstallMessageHandler(previous)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -32,3 +34,16 @@ def random_data(n_train=300, n_test=100, seed=0):
         test_images=rng.integers(0, 256, (n_test, 784), dtype=np.uint8),
         test_labels=rng.integers(0, 10, n_test).astype(np.uint8),
         source="random", checksum="0" * 64)
+
+
+@contextlib.contextmanager
+def serving(server, release: threading.Event):
+    """Run a local (127.0.0.1) HTTP server in a thread; on exit, ``release`` its handlers and stop it."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()

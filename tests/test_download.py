@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import serving
 from mnist_gui.data import download_mnist, user_data_dir
 from mnist_gui.errors import DownloadError
 
@@ -88,12 +89,8 @@ class Server(http.server.ThreadingHTTPServer):
 @pytest.fixture
 def server():
     srv = Server()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield srv
-    srv.release.set()
-    srv.shutdown()
-    srv.server_close()
+    with serving(srv, srv.release):
+        yield srv
 
 
 def listing(folder: Path) -> list[str]:

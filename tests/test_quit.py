@@ -30,6 +30,7 @@ import time
 
 import pytest
 
+from helpers import serving
 from mnist_gui.data import download_mnist
 from mnist_gui.errors import DownloadError
 
@@ -164,12 +165,8 @@ class SlowServer(http.server.ThreadingHTTPServer):
 @pytest.fixture
 def slow_server():
     server = SlowServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield server
-    server.stopping.set()
-    server.shutdown()
-    server.server_close()
+    with serving(server, server.stopping):
+        yield server
 
 
 def download_threads() -> list[threading.Thread]:
@@ -228,15 +225,7 @@ def test_a_process_interrupted_mid_download_exits_at_once_and_leaves_nothing(slo
 
 
 # --------------------------------------------------------------------------------------------- GUI
-@pytest.fixture
-def qt_messages():
-    """Every message Qt logs while the test runs (qWarning, qCritical...)."""
-    from PySide6.QtCore import qInstallMessageHandler
-
-    messages: list[str] = []
-    previous = qInstallMessageHandler(lambda mode, context, text: messages.append(text))
-    yield messages
-    qInstallMessageHandler(previous)
+# qt_messages: the fixture in conftest.py
 
 
 @pytest.mark.parametrize("moment", ["training", "loading", "paused"])

@@ -152,14 +152,7 @@ class Soak:
         self.round_trips += 1
 
 
-@pytest.fixture
-def qt_messages():
-    from PySide6.QtCore import qInstallMessageHandler
-
-    messages: list[str] = []
-    previous = qInstallMessageHandler(lambda mode, context, text: messages.append(text))
-    yield messages
-    qInstallMessageHandler(previous)
+# qt_messages: the fixture in conftest.py
 
 
 FULL_REQUESTED = os.environ.get("MNIST_GUI_SOAK") == "full"
