@@ -2,8 +2,9 @@
 
 ``TrainingSession(config, data).run()`` is a generator of small immutable events:
 
-* :class:`BatchProgress` at most every ``progress_interval`` seconds (plus at each epoch's end),
-  so neither a terminal nor a GUI is flooded by hundreds of batches a second;
+* :class:`BatchProgress` at most every ``progress_interval`` seconds (plus the final step, so a
+  progress bar always ends full), so neither a terminal nor a GUI is flooded by hundreds of
+  batches, or hundreds of tiny full-batch epochs, a second;
 * :class:`EpochResult` after each epoch, with train and validation loss/accuracy;
 * :class:`TrainingFinished` once, at the end (completed, stopped, or diverged), with test metrics.
 
@@ -394,7 +395,7 @@ class TrainingSession:
                 samples_done += m
                 smoothed = loss if smoothed is None else 0.98 * smoothed + 0.02 * loss
                 now = time.perf_counter()
-                if now - last_emit >= self.progress_interval or b == batches - 1:
+                if now - last_emit >= self.progress_interval or step == total_steps:
                     last_emit = now
                     elapsed = now - t_start - paused_total
                     rate = samples_done / max(elapsed, 1e-9)

@@ -65,8 +65,18 @@ def test_progress_is_throttled():
     data = random_data(4000, 100)
     cfg = TrainingConfig(hidden=(8,), epochs=1, batch_size=8, val_size=100)
     events = run_all(TrainingSession(cfg, data, progress_interval=10.0))
-    # 488 batches, but only the first and the epoch's last batch are reported.
+    # 488 batches, but only the first and the final one are reported.
     assert sum(isinstance(e, BatchProgress) for e in events) == 2
+
+
+def test_progress_budget_holds_for_many_tiny_epochs():
+    # Full-batch descent on a small set: 200 one-batch epochs in well under a second. The session's
+    # throttle alone keeps the budget (the GUI worker relies on it): the first and the final step.
+    data = random_data(300, 50)
+    cfg = TrainingConfig(hidden=(8,), epochs=200, batch_size=0, optimizer="sgd", lr=0.1, val_size=50)
+    events = run_all(TrainingSession(cfg, data, progress_interval=10.0))
+    progress = [e for e in events if isinstance(e, BatchProgress)]
+    assert [p.step for p in progress] == [1, 200]
 
 
 def test_deterministic_for_a_seed():

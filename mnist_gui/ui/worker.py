@@ -19,8 +19,6 @@ running QThread.
 
 from __future__ import annotations
 
-import math
-import time
 import traceback
 from dataclasses import dataclass
 
@@ -153,17 +151,12 @@ class TrainingWorker(QObject):
             description=session.model.describe(), dataset=str(getattr(data, "source", "?")),
             model=session.snapshot()))
         network = session.model.network
-        last_emit = -math.inf
-        events = session.run()
+        events = session.run()   # progress is already throttled to ``progress_interval`` by the session
         try:
             for event in events:
                 if self._abandoned:
                     break   # closing events runs no test evaluation: the window is going away
                 if isinstance(event, BatchProgress):
-                    now = time.perf_counter()
-                    if now - last_emit < self.progress_interval and event.step != event.total_steps:
-                        continue
-                    last_emit = now
                     self.progress.emit(event)
                     if self.snapshots:
                         weights = network.get_weights()
