@@ -47,3 +47,16 @@ def serving(server, release: threading.Event):
         release.set()
         server.shutdown()
         server.server_close()
+
+
+def report_fuzz_outcomes(name: str, outcomes, slowest: float, n_kinds: int, capsys) -> None:
+    """Print a fuzz file's outcome per kind (visible with -s); when all ``n_kinds`` ran, require
+    at least 1,000 cases in total."""
+    total = sum(outcomes.values())
+    kinds = sorted({k for k, _ in outcomes})
+    if len(kinds) == n_kinds:
+        assert total >= 1000
+    with capsys.disabled():
+        print(f"\n{name} fuzz: {total} cases, slowest {slowest * 1000:.1f} ms")
+        for k in kinds:
+            print(f"  {k:16} error {outcomes[k, 'error']:4}  ok {outcomes[k, 'ok']:4}")

@@ -28,6 +28,7 @@ import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QImage
 
+from helpers import report_fuzz_outcomes
 from mnist_gui.errors import ImageError
 from mnist_gui.imagefile import MAX_PIXELS, load_image
 from mnist_gui.preprocess import preprocess_drawing
@@ -342,12 +343,5 @@ def test_cli_predict_not_an_image(tmp_path):
 
 
 def test_zz_summary(capsys):
-    """Prints the outcome of every kind (visible with -s); when the whole file ran, checks the total."""
-    total = sum(outcomes.values())
-    kinds = sorted({k for k, _ in outcomes})
-    if len(kinds) == 11:
-        assert total >= 1000
-    with capsys.disabled():
-        print(f"\nimage fuzz: {total} cases, slowest {slowest[0] * 1000:.1f} ms")
-        for k in kinds:
-            print(f"  {k:16} error {outcomes[k, 'error']:4}  ok {outcomes[k, 'ok']:4}")
+    """Runs last in this file: the outcome of every kind, and the 1,000-case floor."""
+    report_fuzz_outcomes("image", outcomes, slowest[0], 11, capsys)

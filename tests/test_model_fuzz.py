@@ -32,6 +32,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from helpers import report_fuzz_outcomes
 from mnist_gui.errors import ModelFileError
 from mnist_gui.model import Model, Normalization
 from mnist_gui.modelfile import load_model, save_model
@@ -405,13 +406,5 @@ def test_cli_evaluate_bad_model_file(tmp_path):
 
 
 def test_zz_summary(capsys):
-    """Prints the outcome of every kind (visible with -s); runs last in this file. When the whole
-    file ran, at least 1,000 cases must have been checked."""
-    total = sum(outcomes.values())
-    kinds = sorted({k for k, _ in outcomes})
-    if len(kinds) == 12:
-        assert total >= 1000
-    with capsys.disabled():
-        print(f"\nmodel fuzz: {total} cases, slowest {slowest[0] * 1000:.1f} ms")
-        for k in kinds:
-            print(f"  {k:16} error {outcomes[k, 'error']:4}  ok {outcomes[k, 'ok']:4}")
+    """Runs last in this file: the outcome of every kind, and the 1,000-case floor."""
+    report_fuzz_outcomes("model", outcomes, slowest[0], 12, capsys)
