@@ -27,13 +27,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _hidden(text: str) -> tuple[int, ...]:
+    from mnist_gui.training import parse_hidden
+
     try:
-        sizes = tuple(int(part) for part in text.replace(" ", "").split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated layer sizes like 256,128, got {text!r}")
-    if not sizes or any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"--hidden sizes must be positive, got {text!r}")
-    return sizes
+        return parse_hidden(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -147,6 +147,25 @@ def _approx(n: int, unit: int = 1) -> str:
     return f"{n // unit // 10 ** (digits - 1) / 10:.1f}e+{digits}"
 
 
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """Hidden layer sizes from text, for the CLI and the training panel alike: "256,128" (spaces
+    around commas are fine) or "256 128". An empty part ("10,,2", "5,") is an error, not skipped."""
+    parts = [p.strip() for p in text.strip().split(",")]
+    if len(parts) == 1:
+        parts = parts[0].split()
+    if not parts or any(not p for p in parts):
+        raise ConfigError(f"hidden layers are whole numbers separated by commas, e.g. 256,128 (got {text!r})")
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"hidden layers are whole numbers separated by commas, e.g. 256,128 (got {text!r})") from None
+    if any(s < 1 for s in sizes):
+        raise ConfigError("every hidden layer needs at least 1 unit")
+    if len(sizes) > 16:
+        raise ConfigError(f"at most 16 hidden layers, got {len(sizes)}")
+    return sizes
+
+
 # -- events -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

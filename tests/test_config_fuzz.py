@@ -225,8 +225,13 @@ def test_enormous_layers_are_refused_up_front_with_the_estimated_size():
 
 # ------------------------------------------------------------------------------------ the CLI parser
 def parses_hidden(text: str) -> bool:
+    """The documented rule, written out independently: comma-separated (or, with no comma,
+    whitespace-separated) positive integers, no empty part, at most 16 layers."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) == 1:
+        parts = parts[0].split()
     try:
-        return all(int(part) >= 1 for part in text.replace(" ", "").split(","))
+        return bool(parts) and all(int(p) >= 1 for p in parts) and len(parts) <= 16
     except ValueError:
         return False
 
@@ -243,7 +248,8 @@ def parses(kind, text: str) -> bool:
 
 TOKENS = {   # option: (how argparse reads it, texts to try)
     "--hidden": (parses_hidden, ["256", "256,128", "16", "abc", "0", "10,,2", "", " ", "-5", "1e3", "10, 20",
-                                 "１２", "1" * 400, "100000,100000,100000", "5,", ",5", "2.5", "32,0", "64,-1"]),
+                                 "１２", "1" * 400, "100000,100000,100000", "5,", ",5", "2.5", "32,0", "64,-1",
+                                 "256 128", "256, 128", ",".join(["8"] * 17)]),
     "--lr": (float, ["0.001", "1", "10", "-1", "0", "nan", "NaN", "inf", "-inf", "1e400", "abc", "", "1,5",
                      "1e-3", " 0.5 "]),
     "--batch-size": (int, ["128", "0", "-1", "1e3", "abc", "99999999999", "1" * 400, "+64", " 7", "32"]),

@@ -217,3 +217,20 @@ def test_snapshot_is_an_independent_model():
     snap = session.snapshot()
     list(session.run())
     assert not np.array_equal(snap.network.flat_params, session.model.network.flat_params)
+
+
+@pytest.mark.parametrize("text,sizes", [("256", (256,)), ("256,128", (256, 128)), (" 256 , 128 ", (256, 128)),
+                                        ("256 128", (256, 128))])
+def test_parse_hidden_accepts(text, sizes):
+    from mnist_gui.training import parse_hidden
+
+    assert parse_hidden(text) == sizes
+
+
+@pytest.mark.parametrize("text", ["", " ", "abc", "10,,2", "5,", ",5", "2.5", "0", "64,-1", "256 128,64",
+                                  ",".join(["8"] * 17)])
+def test_parse_hidden_refuses(text):
+    from mnist_gui.training import parse_hidden
+
+    with pytest.raises(ConfigError):
+        parse_hidden(text)

@@ -23,25 +23,17 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 from mnist_gui.errors import ConfigError
 from mnist_gui.nn import ACTIVATIONS, OPTIMIZERS, SCHEDULES
 from mnist_gui.presets import DEFAULT_PRESET, PRESETS
-from mnist_gui.training import BatchProgress, TrainingConfig
+from mnist_gui.training import BatchProgress, TrainingConfig, parse_hidden
 
 INVALID_STYLE = "QLineEdit[invalid=\"true\"] { border: 1px solid #d0342c; background: #fdeceb; }"
 IDLE, LOADING, TRAINING, PAUSED, STOPPING = "idle", "loading", "training", "paused", "stopping"
 
 
 def _parse_hidden(text: str) -> tuple[int, ...]:
-    parts = [p for p in text.replace(",", " ").split() if p]
-    if not parts:
-        raise ValueError("give at least one hidden layer size, e.g. 256,128")
     try:
-        sizes = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"hidden layers are whole numbers separated by commas, e.g. 256,128 (got {text!r})")
-    if any(s < 1 for s in sizes):
-        raise ValueError("every hidden layer needs at least 1 unit")
-    if len(sizes) > 16:
-        raise ValueError("at most 16 hidden layers")
-    return sizes
+        return parse_hidden(text)
+    except ConfigError as exc:   # the field machinery speaks ValueError
+        raise ValueError(str(exc)) from None
 
 
 def _number(kind, name: str, low=None, high=None, low_open=False, high_open=False):
