@@ -121,3 +121,57 @@ def test_schedules():
     assert mid == pytest.approx(0.001 + 0.099 * 0.5 * (1 + math.cos(math.pi * 49 / 98)))
     values = [cos(s) for s in range(2, 100)]
     assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def _random_grad_sequence(steps, size=3, seed=0):
+    """Gradients over eight orders of magnitude, so both the moments and eps matter."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((steps, size)) * 10.0 ** rng.uniform(-9, -1, (steps, size))
+
+
+@pytest.mark.parametrize("lr_at", [lambda t: 0.01, lambda t: 0.01 / t], ids=["constant", "decaying"])
+def test_adam_many_steps_match_textbook(lr_at):
+    # The moments are stored rescaled (m / (1 - b1), v / (1 - b2)); 200 steps, tiny and large
+    # gradients and a changing learning rate must still give the textbook update exactly.
+    net = tiny_net()
+    opt = make_optimizer("adam", net)
+    w = np.array([1.0, -2.0, 0.5])
+    m = np.zeros(3)
+    v = np.zeros(3)
+    for t, g in enumerate(_random_grad_sequence(200), start=1):
+        set_grads(net, gw=g[:2], gb=g[2])
+        opt.step(lr_at(t))
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        w = w - lr_at(t) * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    assert params(net) == pytest.approx(list(w), rel=1e-9, abs=1e-15)
+    np.testing.assert_allclose(opt.m, m, rtol=1e-9)
+    np.testing.assert_allclose(opt.v, v, rtol=1e-9)
+
+
+def test_rmsprop_many_steps_match_textbook():
+    net = tiny_net()
+    opt = make_optimizer("rmsprop", net)
+    w = np.array([1.0, -2.0, 0.5])
+    r = np.zeros(3)
+    for g in _random_grad_sequence(200, seed=1):
+        set_grads(net, gw=g[:2], gb=g[2])
+        opt.step(0.001)
+        r = 0.9 * r + 0.1 * g * g
+        w = w - 0.001 * g / (np.sqrt(r) + 1e-7)
+    assert params(net) == pytest.approx(list(w), rel=1e-9, abs=1e-15)
+    np.testing.assert_allclose(opt.r, r, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["adam", "rmsprop"])
+def test_float32_optimiser_follows_float64(name):
+    # The engine runs in float32: 500 steps of it stay within float32 rounding of the float64 run.
+    runs = {}
+    for dtype in (np.float64, np.float32):
+        net = tiny_net(dtype=dtype)
+        opt = make_optimizer(name, net)
+        for g in _random_grad_sequence(500, seed=2):
+            set_grads(net, gw=g[:2], gb=g[2])
+            opt.step(0.001)
+        runs[dtype] = np.array(params(net), dtype=np.float64)
+    np.testing.assert_allclose(runs[np.float32], runs[np.float64], rtol=2e-5)
