@@ -21,4 +21,9 @@ def test_quick_benchmark_prints_every_section(tmp_path):
     assert 0 < r["lateness_ms"]["p50"] <= r["lateness_ms"]["p99"] <= r["lateness_ms"]["max"] or \
         r["lateness_ms"]["p50"] == 0
     assert r["lateness_ms"]["ticks"] > 10
+    for key in ("engine_256_128", "engine_fast"):
+        share = r[key]["interleaved"]
+        assert share["slices"] >= 1 and len(share["slice_fractions"]) == share["slices"]
+        assert 0 < r[key]["fraction_of_gemm"] == share["engine_gflops"] / share["gemm_gflops"]
+    assert len(r["gui_ratios"]) == 1 and len(r["headless_samples_per_second"]) == 2 and r["gui_throughput_ratio"] > 0
     assert r["draw_to_prediction_ms"]["median"] > 0 and r["startup_seconds"] > 0 and r["peak_rss_mb"] > 50

@@ -302,3 +302,38 @@ def test_export_drawing_and_help_dialogs(window, qtbot, tmp_path):
     assert "Ctrl+Z" in shortcuts.text()
     about.close()
     shortcuts.close()
+
+
+def _epoch(epoch, acc, val_acc=None):
+    from mnist_gui.training import EpochResult
+
+    return EpochResult(epoch=epoch, epochs=10, train_loss=0.1, train_accuracy=acc, val_loss=0.1,
+                       val_accuracy=acc if val_acc is None else val_acc, seconds=1.0, elapsed=float(epoch))
+
+
+def test_accuracy_range_moves_only_when_a_point_leaves_it(qtbot):
+    # Auto-ranging every epoch repainted both axes and the grid each time (20-30 ms while training);
+    # the range now steps down a ladder of floors and otherwise stays put.
+    from mnist_gui.ui.plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.reset(10)
+    assert plots.accuracy_range[0] <= 0 and plots.accuracy_range[1] >= 100
+    ranges = []
+    for epoch, acc in enumerate([0.935, 0.962, 0.971, 0.978, 0.983], start=1):
+        plots.add_epoch(_epoch(epoch, acc))
+        plots.flush()
+        ranges.append(plots.accuracy_range)
+    assert ranges[0][0] == pytest.approx(90.0) and 100.0 < ranges[0][1] <= 100.5
+    assert len(set(ranges)) == 1                       # five epochs, one range
+    plots.add_epoch(_epoch(6, 0.99, val_acc=0.42))     # a point far below: the range opens to it
+    plots.flush()
+    assert plots.accuracy_range[0] == pytest.approx(0.0)
+    plots.mark_test(0.9)
+    plots.flush()
+    assert plots.accuracy_range[0] == pytest.approx(0.0)
+    plots.reset(10)
+    plots.add_epoch(_epoch(1, 0.995))
+    plots.flush()
+    assert plots.accuracy_range[0] == pytest.approx(98.0)
