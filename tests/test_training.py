@@ -69,6 +69,21 @@ def test_progress_is_throttled():
     assert sum(isinstance(e, BatchProgress) for e in events) == 2
 
 
+def test_throttled_progress_still_accounts_for_every_batch():
+    # Between two progress events the session averages every batch's loss (the live loss curve is
+    # drawn from these means), so first event + final event must add up to the epoch's mean loss.
+    data = random_data(4000, 100)
+    cfg = TrainingConfig(hidden=(8,), epochs=1, batch_size=8, val_size=100, limit=3896)   # 487 full batches
+    events = run_all(TrainingSession(cfg, data, progress_interval=10.0))
+    first, last = [e for e in events if isinstance(e, BatchProgress)]
+    epoch = next(e for e in events if isinstance(e, EpochResult))
+    assert first.mean_loss == first.loss and last.step == 487
+    assert (first.mean_loss + 486 * last.mean_loss) / 487 == pytest.approx(epoch.train_loss, rel=1e-9)
+    assert last.mean_loss != last.loss
+    every = run_all(TrainingSession(cfg, data, progress_interval=0.0))
+    assert all(e.mean_loss == e.loss for e in every if isinstance(e, BatchProgress))
+
+
 def test_progress_budget_holds_for_many_tiny_epochs():
     # Full-batch descent on a small set: 200 one-batch epochs in well under a second. The session's
     # throttle alone keeps the budget (the GUI worker relies on it): the first and the final step.

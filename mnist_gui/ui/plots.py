@@ -20,7 +20,7 @@ from mnist_gui.training import BatchProgress, EpochResult
 FLUSH_INTERVAL_MS = 100   # 10 repaints a second, in step with the worker's progress signals
 TRAIN_COLOUR = "#2f6fd0"
 VAL_COLOUR = "#e07b00"
-BATCH_COLOUR = (120, 150, 200, 200)
+BATCH_COLOUR = (90, 125, 190, 230)   # drawn 1 px wide: a shade darker than the 1.5 px it replaced
 TEST_COLOUR = "#c0262d"
 ACCURACY_FLOORS = (0.0, 50.0, 80.0, 90.0, 95.0, 97.0, 98.0)   # lower ends of the accuracy plot
 MAX_SYMBOLS = 60   # beyond this many epochs, draw lines without markers
@@ -142,14 +142,17 @@ class TrainingPlots(QGroupBox):
         epoch points on a short run.
         """
         self._last_x = ev.epoch - 1 + ev.batch / ev.batches
-        if not (np.isfinite(ev.loss) and ev.loss > 0):
+        # The mean over every batch since the previous tick when the session reports it (it does),
+        # else this batch's loss alone.
+        loss = ev.loss if ev.mean_loss is None else ev.mean_loss
+        if not (np.isfinite(loss) and loss > 0):
             return
         tau = min(50.0, max(5.0, ev.total_steps / 50.0))
         if self._smoothed is None:
-            self._smoothed = ev.loss
+            self._smoothed = loss
         else:
             keep = (1.0 - 1.0 / tau) ** max(1, ev.step - self._last_step)
-            self._smoothed = keep * self._smoothed + (1.0 - keep) * ev.loss
+            self._smoothed = keep * self._smoothed + (1.0 - keep) * loss
         self._last_step = ev.step
         self._batch_x.append(self._last_x)
         self._batch_y.append(self._smoothed)
