@@ -58,10 +58,10 @@ def engine_throughput(config, data, epochs: int = 1) -> dict:
 def engine_fraction_of_gemm(config, data, epochs: int, probe_n: int = 1536, slice_seconds: float = 0.15) -> dict:
     """The engine's GFLOP/s as a fraction of the GEMM ceiling, both measured in the same moments.
 
-    This machine's speed drifts: its second virtual core is at times largely unavailable (the host
-    shares it; the guest sees no steal time), for seconds or a minute, and then a 128-row GEMM with
-    two BLAS threads runs at about single-thread speed while one isolated large GEMM may still catch
-    a good moment. Measured minutes apart, the ceiling and the training loop can disagree by 2x.
+    This machine has slow spells, seconds to a minute long, most likely a neighbour on the shared
+    host (the guest sees no steal time): memory-bound work and two-thread GEMMs on 128-row batches
+    then run up to 2x slower, while a large GEMM keeps its speed. Measured minutes apart, the
+    ceiling and the training loop can therefore disagree by 2x.
     So they are interleaved finely: the real training loop trains for ``slice_seconds``, then one
     ``probe_n`` GEMM runs while the loop is suspended (at one of its progress events), and so on.
     Only slices of whole training batches within one epoch count (not the ones holding an epoch's
