@@ -60,3 +60,14 @@ def report_fuzz_outcomes(name: str, outcomes, slowest: float, n_kinds: int, caps
         print(f"\n{name} fuzz: {total} cases, slowest {slowest * 1000:.1f} ms")
         for k in kinds:
             print(f"  {k:16} error {outcomes[k, 'error']:4}  ok {outcomes[k, 'ok']:4}")
+
+
+def threads_started_since(before: set) -> list:
+    """Threads alive now that were not in ``before`` (``set(threading.enumerate())`` taken earlier).
+
+    Comparing sets, not counts: a thread left over from an earlier test (a slow server's handler)
+    may end meanwhile, which would make a count drop without anything being wrong, or hide a new one.
+    """
+    import threading
+
+    return [t for t in threading.enumerate() if t not in before]

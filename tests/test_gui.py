@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton
 
 import mnist_gui.app as app_module
+from helpers import threads_started_since
 from mnist_gui.app import NO_MODEL_HINT, MainWindow
 from mnist_gui.modelfile import load_model, save_model
 from mnist_gui.training import TrainingConfig, train
@@ -198,7 +199,7 @@ def test_pause_and_resume(window, qtbot):
 
 
 def test_closing_the_window_mid_training_stops_and_joins_the_thread(qtbot, model_path):
-    threads_before = threading.active_count()
+    threads_before = set(threading.enumerate())
     window = open_window(qtbot, model_path)
     set_fields(window, **LONG)
     window.panel.train_button.click()
@@ -207,7 +208,7 @@ def test_closing_the_window_mid_training_stops_and_joins_the_thread(qtbot, model
     assert thread.isRunning()
     window.close()
     assert not thread.isRunning() and window.runner.thread is None
-    assert threading.active_count() == threads_before
+    assert not threads_started_since(threads_before)
 
 
 def test_a_broken_model_file_gives_a_dialog_and_keeps_the_old_model(window, qtbot, tmp_path, monkeypatch):

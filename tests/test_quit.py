@@ -30,7 +30,7 @@ import time
 
 import pytest
 
-from helpers import serving
+from helpers import serving, threads_started_since
 from mnist_gui.data import download_mnist
 from mnist_gui.errors import DownloadError
 
@@ -235,7 +235,7 @@ def test_closing_the_window_joins_the_training_thread_within_a_second(qtbot, qt_
 
     from mnist_gui.app import MainWindow
 
-    threads_before = threading.active_count()
+    threads_before = set(threading.enumerate())
     window = MainWindow(model_path=None)
     qtbot.addWidget(window)
     window.show()
@@ -258,7 +258,7 @@ def test_closing_the_window_joins_the_training_thread_within_a_second(qtbot, qt_
     assert seconds < QUIT_SECONDS, f"closing took {seconds:.2f}s"
     assert thread.isFinished() and not thread.isRunning()
     assert window.runner.thread is None and not window.runner.is_busy()
-    assert threading.active_count() == threads_before
+    assert not threads_started_since(threads_before)
     qtbot.wait(50)   # let any late queued signal arrive: it must find nothing to do
     assert not [m for m in qt_messages if "QThread" in m or "Destroyed" in m], qt_messages
 

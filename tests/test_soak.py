@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import threads_started_since
 from conftest import drag_stroke
 
 FULL = (200, 1000, 50)
@@ -164,7 +165,7 @@ def test_gui_soak(qtbot, qt_messages, tmp_path, form):
     from mnist_gui.app import MainWindow
 
     gc.collect()
-    threads_baseline = threading.active_count()
+    threads_baseline = set(threading.enumerate())
     qthreads_baseline = live_qthreads()
     t0 = time.monotonic()
 
@@ -188,7 +189,7 @@ def test_gui_soak(qtbot, qt_messages, tmp_path, form):
         while soak.round_trips < round_trips and soak.round_trips < (cycle + 1) / trip_every - 1e-9:
             soak.round_trip()
         # Back to the baseline after every cycle: no thread, no QThread object, nothing logged.
-        assert threading.active_count() == threads_baseline, f"cycle {cycle}: {threading.enumerate()}"
+        assert not threads_started_since(threads_baseline), f"cycle {cycle}: {threading.enumerate()}"
         assert live_qthreads() == qthreads_baseline, f"cycle {cycle}: a QThread object survived"
         assert window.last_error is None, f"cycle {cycle}: error shown: {window.last_error}"
         rss.append(rss_kb())
@@ -197,7 +198,7 @@ def test_gui_soak(qtbot, qt_messages, tmp_path, form):
     assert soak.drawings == drawings and soak.round_trips == round_trips
     window.close()
     qtbot.wait(50)
-    assert window.runner.thread is None and threading.active_count() == threads_baseline
+    assert window.runner.thread is None and not threads_started_since(threads_baseline)
     assert not [m for m in qt_messages if "QThread" in m or "Destroyed" in m], qt_messages
 
     after = rss[warm_up:]

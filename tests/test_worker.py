@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from helpers import threads_started_since
 from mnist_gui.errors import ConfigError, DatasetError
 from mnist_gui.training import BatchProgress, EpochResult, TrainingConfig
 from mnist_gui.ui.worker import (DatasetLoaded, TrainingOutcome, TrainingRunner, TrainingStarted, TrainingWorker,
@@ -54,7 +55,7 @@ def run(qtbot, worker: TrainingWorker, timeout: int = 20000) -> tuple[TrainingRu
 
 
 def test_a_run_reports_everything_in_order_and_joins_its_thread(qtbot, data):
-    threads_before = threading.active_count()
+    threads_before = set(threading.enumerate())
     worker = TrainingWorker(SMALL, data=data)
     runner, rec = run(qtbot, worker)
     names = rec.names()
@@ -71,7 +72,7 @@ def test_a_run_reports_everything_in_order_and_joins_its_thread(qtbot, data):
     assert outcome.model.predict_proba(data.test_images[:5]).shape == (5, 10)
     assert rec.of("progress")[-1].step == rec.of("progress")[-1].total_steps   # the last step always arrives
     assert runner.thread is None and not runner.is_running()
-    assert threading.active_count() == threads_before
+    assert not threads_started_since(threads_before)
 
 
 def test_progress_is_throttled_and_each_tick_carries_the_current_weights(qtbot, data):
@@ -156,7 +157,7 @@ def test_stop_takes_effect_within_a_batch_and_still_reports_test_metrics(qtbot, 
 
 
 def test_shutdown_mid_run_joins_at_once_and_reports_nothing_more(qtbot, data):
-    threads_before = threading.active_count()
+    threads_before = set(threading.enumerate())
     worker = TrainingWorker(LONG, data=data)
     runner = TrainingRunner()
     rec = Recorder(worker)
@@ -170,7 +171,7 @@ def test_shutdown_mid_run_joins_at_once_and_reports_nothing_more(qtbot, data):
     assert not thread.isRunning() and runner.thread is None
     qtbot.wait(50)
     assert not rec.of("finished")       # abandoned: no test evaluation, no result
-    assert threading.active_count() == threads_before
+    assert not threads_started_since(threads_before)
     runner.shutdown()                   # idempotent
 
 
