@@ -7,6 +7,7 @@ import gzip
 import os
 import struct
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -148,6 +149,39 @@ def test_absurd_declared_size_does_not_allocate(tmp_path, compress):
     header = struct.pack(">BBBBII", 0, 0, 0x0E, 2, 2**31, 2**31)
     expect_error(write(tmp_path / "x", header + b"\0" * 64, compress), "truncated",
                  "2147483648x2147483648")
+
+
+def test_gzip_is_decompressed_in_bounded_pieces(tmp_path, monkeypatch):
+    # A worker loading MNIST must not hold the GIL for long stretches (the window would stutter):
+    # zlib is asked for at most _OUTPUT_CHUNK bytes per call, and the output buffer grows by
+    # doubling across many pieces and two gzip members; the result must be exact.
+    from mnist_gui.data import idx
+
+    asked = []
+    real = zlib.decompressobj
+
+    class Spy:
+        def __init__(self, **kwargs):
+            self._d = real(**kwargs)
+
+        def decompress(self, data, max_length=0):
+            asked.append(max_length)
+            return self._d.decompress(data, max_length)
+
+        def __getattr__(self, name):
+            return getattr(self._d, name)
+
+    monkeypatch.setattr(idx, "_OUTPUT_CHUNK", 1000)
+    monkeypatch.setattr(idx, "_FIRST_BUFFER", 300)
+    monkeypatch.setattr(idx.zlib, "decompressobj", Spy)
+    values = np.random.default_rng(1).integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
+    data = idx_bytes(values)
+    path = tmp_path / "two-members.gz"
+    path.write_bytes(gzip.compress(data[:9000]) + gzip.compress(data[9000:]))
+    out = read_idx(path)
+    np.testing.assert_array_equal(out, values)
+    assert out.flags.writeable
+    assert len(asked) > 30 and 0 < max(asked) <= 1000
 
 
 def test_gzip_bomb_is_capped_by_declared_size(tmp_path):
