@@ -381,3 +381,68 @@ def test_new_points_repaint_the_curves_but_not_the_axes(qtbot, monkeypatch):
         show(_epoch(epoch, acc))
     assert len(plots.batch_curve.xData) == 11 and len(plots.train_acc_curve.xData) == 3
     assert painted == []                  # curves repainted ten times, axes never
+
+
+def _layout_requests(widget):
+    """A list that grows by one for every LayoutRequest event ``widget`` receives."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Spy(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.LayoutRequest:
+                seen.append(obj)
+            return False
+
+    seen: list = []
+    spy = Spy(widget)
+    widget.installEventFilter(spy)
+    return seen
+
+
+def test_status_text_relays_out_only_when_its_line_count_changes(qtbot):
+    # QLabel.setText re-laid-out the whole window at every progress tick (0.6-0.8 ms each).
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+    from mnist_gui.ui.status_text import StatusText
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    layout = QVBoxLayout(parent)
+    status, label = StatusText("ready"), QLabel("ready")
+    layout.addWidget(status)
+    layout.addWidget(label)
+    parent.resize(280, 200)
+    parent.show()
+    qtbot.waitExposed(parent)
+    qtbot.wait(50)
+    requests = _layout_requests(parent)
+    for i in range(20):
+        status.setText(f"{90000 + 37 * i:,} images/s · {i} s left · loss {0.3 - 0.01 * i:.3f}")
+        qtbot.wait(1)
+    assert requests == [] and status.lines() == 2 and status.text().endswith("loss 0.110")
+    label.setText("another text")          # the control: a QLabel asks for a layout
+    qtbot.wait(1)
+    assert requests
+    requests.clear()
+    long_text = "training diverged: the loss became nan at epoch 1, batch 3 (learning rate 10 is " \
+                "probably too high); the weights from step 0, the last healthy ones, were kept"
+    status.setText(long_text)              # needs more lines: the layout makes room
+    qtbot.wait(1)
+    assert status.lines() > 2 and requests
+    assert status.height() >= status.lines() * status.fontMetrics().lineSpacing()
+    assert status.accessibleName() == long_text
+
+
+def test_a_new_prediction_does_not_relayout_the_window(window, qtbot):
+    import numpy as np
+
+    qtbot.wait(50)
+    requests = _layout_requests(window.chart)
+    rng = np.random.default_rng(0)
+    for i in range(20):
+        window.chart.set_probabilities(rng.dirichlet(np.ones(10) * (0.3 if i % 2 else 5)))
+        qtbot.wait(1)
+    window.chart.set_probabilities(np.eye(10)[7] * 0.9999 + 1e-5)
+    qtbot.wait(1)
+    assert requests == []
+    assert window.chart.confidence_label.text() == ">99.9% sure" and window.chart.digit_label.text() == "7"

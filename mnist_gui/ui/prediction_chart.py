@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 BAR_COLOUR = "#a9bcd9"
@@ -36,12 +36,16 @@ class PredictionChart(QGroupBox):
         font.setBold(True)
         self.digit_label.setFont(font)
         self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.digit_label.setMinimumWidth(96)
         self.confidence_label = QLabel("")
         cfont = QFont(self.font())
         cfont.setPointSize(15)
         self.confidence_label.setFont(cfont)
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # Fixed sizes: QLabel.setText re-lays-out the whole window unless the label's size cannot
+        # change, and the prediction is shown anew at every training tick.
+        column = QFontMetrics(cfont).horizontalAdvance(">99.9% sure") + 12
+        self.confidence_label.setFixedSize(column, QFontMetrics(cfont).height() + 4)
+        self.digit_label.setFixedSize(max(96, column), QFontMetrics(font).height() + 4)
         caption = QLabel("prediction")
         caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         caption.setStyleSheet("color: palette(mid);")

@@ -18,12 +18,13 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from mnist_gui.errors import ConfigError
 from mnist_gui.nn import ACTIVATIONS, OPTIMIZERS, SCHEDULES
 from mnist_gui.presets import DEFAULT_PRESET, PRESETS
 from mnist_gui.training import BatchProgress, TrainingConfig, parse_hidden
+from mnist_gui.ui.status_text import StatusText
 
 INVALID_STYLE = "QLineEdit[invalid=\"true\"] { border: 1px solid #d0342c; background: #fdeceb; }"
 IDLE, LOADING, TRAINING, PAUSED, STOPPING = "idle", "loading", "training", "paused", "stopping"
@@ -165,9 +166,8 @@ class TrainingPanel(QGroupBox):
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("ready")
         self.progress_bar.setTextVisible(True)
-        self.detail_label = QLabel(" ")
-        self.detail_label.setWordWrap(True)
-        self.detail_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.detail_label = StatusText(" ")   # a QLabel would re-lay-out the window at every tick
+        self.detail_label.setObjectName("trainingDetail")
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
