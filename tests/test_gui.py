@@ -446,3 +446,30 @@ def test_a_new_prediction_does_not_relayout_the_window(window, qtbot):
     qtbot.wait(1)
     assert requests == []
     assert window.chart.confidence_label.text() == ">99.9% sure" and window.chart.digit_label.text() == "7"
+
+
+def test_an_epoch_end_repaints_the_two_plots_in_separate_turns(qtbot):
+    # Both plots changing in one event-loop turn doubled the stall at every epoch end.
+    from mnist_gui.ui.plots import ACCURACY_STAGGER_MS, TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.reset(10)
+    plots.add_epoch(_epoch(1, 0.93))
+    assert plots._timer.isActive()
+    plots._timer.stop()
+    plots._on_timer()                     # the timer's first turn: loss curves only
+    counts = plots.point_counts()
+    assert counts["train_loss"] == 1 and counts["val_loss"] == 1
+    assert counts["train_accuracy"] == 0 and counts["val_accuracy"] == 0
+    assert plots._timer.isActive() and plots._timer.interval() == ACCURACY_STAGGER_MS
+    plots._timer.stop()
+    plots._on_timer()                     # the next turn: the accuracy curves
+    counts = plots.point_counts()
+    assert counts["train_accuracy"] == 1 and counts["val_accuracy"] == 1
+    assert not plots._timer.isActive()
+    plots.add_epoch(_epoch(2, 0.95))
+    plots.mark_test(0.96)
+    plots.flush()                         # a direct flush still shows everything at once
+    counts = plots.point_counts()
+    assert counts["train_loss"] == counts["train_accuracy"] == 2 and counts["test"] == 1

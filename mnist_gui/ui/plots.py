@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGroupBox, QHBoxLayout, QWidget
 from mnist_gui.training import BatchProgress, EpochResult
 
 FLUSH_INTERVAL_MS = 100   # 10 repaints a second, in step with the worker's progress signals
+ACCURACY_STAGGER_MS = 30  # an epoch end repaints the loss plot, then the accuracy plot this much later
 TRAIN_COLOUR = "#2f6fd0"
 VAL_COLOUR = "#e07b00"
 BATCH_COLOUR = (90, 125, 190, 230)   # drawn 1 px wide: a shade darker than the 1.5 px it replaced
@@ -109,8 +110,7 @@ class TrainingPlots(QGroupBox):
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(FLUSH_INTERVAL_MS)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._on_timer)
         self.reset()
 
     # -- feeding --------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ class TrainingPlots(QGroupBox):
         self._last_step = 0
         self._loss_range: tuple[float, float] | None = None   # log10 y range shown on the loss plot
         self._acc_floor: float | None = None                   # lower end of the accuracy plot's y range
-        self._dirty = {"batch", "epoch", "test"}
+        self._dirty = {"batch", "epoch", "epoch_accuracy", "test"}
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.getPlotItem().setXRange(0, epochs or 5, padding=0.04)
         self.accuracy_plot.getPlotItem().setYRange(0, 100, padding=0.02)   # until the first epoch
@@ -193,40 +193,63 @@ class TrainingPlots(QGroupBox):
     def _schedule(self, what: str) -> None:
         self._dirty.add(what)
         if not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(FLUSH_INTERVAL_MS)
+
+    def _on_timer(self) -> None:
+        """The timer's flush: the loss plot first; accuracy changes (epoch ends) one turn later.
+
+        An epoch end changes both plots, and repainting both in one go kept the event loop busy
+        twice as long (10-30 ms while training holds the cores); staggered by
+        :data:`ACCURACY_STAGGER_MS`, each stall is about half as long.
+        """
+        self._flush(loss=True, accuracy="epoch" not in self._dirty)
+        if self._dirty:
+            self._timer.start(ACCURACY_STAGGER_MS)
 
     def flush(self) -> None:
-        """Push the pending points to the curves (called by the timer; public for tests).
+        """Push every pending point to the curves now (the timer does it in steps; tests call this).
 
         Only the curves that changed are touched, and the loss plot's y range moves only when a
-        point leaves it: a changed range repaints the axes, which costs far more than the curve.
+        point leaves it: a changed range redraws the axes, which costs far more than the curve.
         """
-        dirty, self._dirty = self._dirty, set()
+        self._flush(loss=True, accuracy=True)
+
+    def _flush(self, loss: bool, accuracy: bool) -> None:
         arr = np.asarray
-        if "batch" in dirty:
-            self.batch_curve.setData(arr(self._batch_x), arr(self._batch_y))
-        if "epoch" in dirty:
-            symbols = len(self._epochs) <= MAX_SYMBOLS
-            for curve, x, y, symbol in ((self.train_loss_curve, self._epochs, self._train_loss, "o"),
-                                        (self.val_loss_curve, self._val_epochs, self._val_loss, "s"),
-                                        (self.train_acc_curve, self._epochs, self._train_acc, "o"),
-                                        (self.val_acc_curve, self._val_epochs, self._val_acc, "s")):
-                wanted = symbol if symbols else None
-                if curve.opts["symbol"] != wanted:   # long runs (tiny-gd: 500 epochs) drop the markers
-                    curve.setSymbol(wanted)
-                curve.setData(arr(x), arr(y))
-        if "batch" in dirty or "epoch" in dirty:
-            self._fit_loss_range()
-        if "epoch" in dirty or "test" in dirty:
-            self._fit_accuracy_range()
-        if "test" in dirty:
-            if self._test is None:
-                self.test_marker.setData([], [])
-                self.test_label.setText("test")
-            else:
-                x, y = self._test
-                self.test_marker.setData([x], [y])
-                self.test_label.setText(f"<b>test {y:.2f}%</b>")
+        dirty = self._dirty
+        if loss:
+            if "batch" in dirty:
+                self.batch_curve.setData(arr(self._batch_x), arr(self._batch_y))
+            if "epoch" in dirty:
+                self._set_epoch_curves(((self.train_loss_curve, self._epochs, self._train_loss, "o"),
+                                        (self.val_loss_curve, self._val_epochs, self._val_loss, "s")))
+                dirty.add("epoch_accuracy")
+            if dirty & {"batch", "epoch"}:
+                self._fit_loss_range()
+            dirty -= {"batch", "epoch"}
+        if accuracy:
+            if "epoch_accuracy" in dirty:
+                self._set_epoch_curves(((self.train_acc_curve, self._epochs, self._train_acc, "o"),
+                                        (self.val_acc_curve, self._val_epochs, self._val_acc, "s")))
+            if dirty & {"epoch_accuracy", "test"}:
+                self._fit_accuracy_range()
+            if "test" in dirty:
+                if self._test is None:
+                    self.test_marker.setData([], [])
+                    self.test_label.setText("test")
+                else:
+                    x, y = self._test
+                    self.test_marker.setData([x], [y])
+                    self.test_label.setText(f"<b>test {y:.2f}%</b>")
+            dirty -= {"epoch_accuracy", "test"}
+
+    def _set_epoch_curves(self, curves) -> None:
+        symbols = len(self._epochs) <= MAX_SYMBOLS
+        for curve, x, y, symbol in curves:
+            wanted = symbol if symbols else None
+            if curve.opts["symbol"] != wanted:   # long runs (tiny-gd: 500 epochs) drop the markers
+                curve.setSymbol(wanted)
+            curve.setData(np.asarray(x), np.asarray(y))
 
     def _fit_accuracy_range(self) -> None:
         """Accuracy y range from a ladder of floors up to 100%: it changes only when a point falls
