@@ -26,4 +26,8 @@ def test_quick_benchmark_prints_every_section(tmp_path):
         assert share["slices"] >= 1 and len(share["slice_fractions"]) == share["slices"]
         assert 0 < r[key]["fraction_of_gemm"] == share["engine_gflops"] / share["gemm_gflops"]
     assert len(r["gui_ratios"]) == 1 and len(r["headless_samples_per_second"]) == 2 and r["gui_throughput_ratio"] > 0
+    turns = r["gui_throughput_turns"]
+    assert turns["turns"] >= 1 and turns["gui_samples_per_second"] > 0 and turns["headless_samples_per_second"] > 0
+    assert turns["ratio"] == turns["gui_samples_per_second"] / turns["headless_samples_per_second"]
+    assert "taking turns every" in table
     assert r["draw_to_prediction_ms"]["median"] > 0 and r["startup_seconds"] > 0 and r["peak_rss_mb"] > 50
