@@ -85,7 +85,11 @@ def test_progress_is_throttled_and_each_tick_carries_the_current_weights(qtbot, 
     span = times[-1] - times[0]
     assert len(times) <= 25 * span + 3, f"{len(times)} progress signals in {span:.2f}s"
     snaps = rec.of("snapshot")
-    assert len(snaps) == len(times) and all(isinstance(s, WeightsSnapshot) for s in snaps)
+    assert 1 <= len(snaps) <= len(times) and all(isinstance(s, WeightsSnapshot) for s in snaps)
+    # At most 5 a second (each re-predicts the drawing in the GUI thread), and always the last step.
+    assert len(snaps) <= 5 * span + 3, f"{len(snaps)} snapshots in {span:.2f}s"
+    assert len(snaps) < len(times) or len(times) <= 3
+    assert snaps[-1].step == batches
     assert all(not w.flags.writeable for w in snaps[-1].weights)   # immutable: the GUI cannot scribble on them
     # Applying the last snapshot to the initial copy reproduces the trained model's predictions.
     template = rec.of("training_started")[0].model

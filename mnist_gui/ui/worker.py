@@ -7,8 +7,9 @@ in the GUI thread), drives the Qt-free :class:`~mnist_gui.training.TrainingSessi
 events into signals. Everything it emits is immutable (frozen dataclasses) or a private copy (a model
 snapshot), so the GUI never shares mutable state with the training thread.
 
-Signal budget: progress and model snapshots go out at most every ``progress_interval`` seconds
-(~25 per second); epoch results always go out, since each is a point on the plots. Pause, resume and
+Signal budget: progress goes out at most every ``progress_interval`` seconds (10 a second), model
+snapshots every ``SNAPSHOT_INTERVAL`` (5 a second) and at the last step; epoch results always go
+out, since each is a point on the plots. Pause, resume and
 stop go straight to the thread-safe :class:`~mnist_gui.training.TrainingControl`, not through the
 worker's (busy) event loop, so they act within one batch.
 
@@ -19,6 +20,7 @@ running QThread.
 
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass
 
@@ -34,6 +36,10 @@ from mnist_gui.training import (BatchProgress, EpochResult, TrainingConfig, Trai
 # the GUI thread used 11-12% of a core during training and the window trained at 0.57-0.80x of the
 # headless speed; at 10 a second, 8% and 0.88-0.92x (fast preset, same process, paired runs).
 PROGRESS_INTERVAL = 0.1
+# Seconds between weight snapshots (and the last step always): each one re-predicts the drawing and
+# repaints the bar chart, 2 ms of the GUI thread, the largest share of its work per tick; 5 a second
+# still shows the prediction changing as the network learns.
+SNAPSHOT_INTERVAL = 0.2
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class TrainingWorker(QObject):
         self.dataset_path = dataset_path
         self._data = data
         self.progress_interval = PROGRESS_INTERVAL if progress_interval is None else progress_interval
+        self.snapshot_interval = max(SNAPSHOT_INTERVAL, self.progress_interval)
         self.snapshots = snapshots
         self.control = TrainingControl()
         self._abandoned = False
@@ -156,13 +163,17 @@ class TrainingWorker(QObject):
             model=session.snapshot()))
         network = session.model.network
         events = session.run()   # progress is already throttled to ``progress_interval`` by the session
+        last_snapshot = -1e9
         try:
             for event in events:
                 if self._abandoned:
                     break   # closing events runs no test evaluation: the window is going away
                 if isinstance(event, BatchProgress):
                     self.progress.emit(event)
-                    if self.snapshots:
+                    now = time.perf_counter()
+                    if self.snapshots and (now - last_snapshot >= self.snapshot_interval
+                                           or event.step == event.total_steps):
+                        last_snapshot = now
                         weights = network.get_weights()
                         for w in weights:
                             w.flags.writeable = False
