@@ -9,7 +9,7 @@ compared as ratios without trusting absolute timings from another day:
 3. time to accuracy: wall time from "start training" (data loading included) until the test
    accuracy first reaches 98.0% with the ``fast`` preset;
 4. window under load: event-loop lateness of a ~5 ms timer while the main window trains, and the
-   training throughput inside the GUI relative to headless;
+   training throughput inside the GUI relative to headless (the two taking turns every 0.25 s);
 5. drawing: mouse move on the canvas -> updated prediction (preprocessing + forward pass);
 6. start-up: process start -> main window shown and painted;
 7. memory: peak RSS of a whole ``fast`` training run in a fresh process.

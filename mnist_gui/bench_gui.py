@@ -1,10 +1,11 @@
 """The window half of the benchmark (sections 4-6 of ``python -m mnist_gui.bench``).
 
 4. Window under load: the main window is open (offscreen unless a display is set) with a digit on
-   the canvas, so every progress tick re-predicts it with the newest weights; the ``fast`` preset
+   the canvas, so every weight snapshot (5 a second) re-predicts it; the ``fast`` preset
    trains in the worker thread while a 5 ms precise timer records how late the event loop serves it.
-   Training throughput inside the GUI (mean over epochs) is divided by the headless figure, measured
-   in the same process just before and just after each round.
+   Training throughput inside the GUI is compared with a headless session of the same preset, the
+   two taking turns every 0.25 s (:func:`throughput_taking_turns`); whole rounds against headless
+   runs just before and after them are reported too, but land in different slow spells.
 5. Drawing: the window's own handler for a changed drawing (preprocessing + forward pass + chart
    update), timed after a real mouse stroke; plus the end-to-end latency from a mouse move event
    to ``prediction_changed``, which also includes the canvas's display-rate coalescing timer.
