@@ -473,3 +473,49 @@ def test_an_epoch_end_repaints_the_two_plots_in_separate_turns(qtbot):
     plots.flush()                         # a direct flush still shows everything at once
     counts = plots.point_counts()
     assert counts["train_loss"] == counts["train_accuracy"] == 2 and counts["test"] == 1
+
+
+def test_the_trained_model_is_kept_by_a_background_save_that_never_blocks_the_window(window, qtbot, monkeypatch):
+    # The autosave (atomic write + fsync) ran in the GUI thread: on a slow disk, a frozen window.
+    import threading
+
+    release, writers = threading.Event(), []
+    real_save = app_module.save_model
+
+    def slow_save(model, path):
+        writers.append(threading.current_thread())
+        assert release.wait(10), "never released"
+        real_save(model, path)
+
+    monkeypatch.setattr(app_module, "save_model", slow_save)
+    set_fields(window, **QUICK)
+    with qtbot.waitSignal(window.training_finished, timeout=30000):
+        window.start_training(window.panel._config)
+    # The window finished its handling while the save is (about to be) blocked in its own thread.
+    qtbot.waitUntil(lambda: bool(writers), timeout=5000)
+    assert writers[0] is not threading.main_thread() and not release.is_set()
+    assert "trained just now" in window.model_label.text()
+    release.set()
+    last = lambda: str(app_module.app_settings().value("model/last") or "")  # noqa: E731
+    qtbot.waitUntil(lambda: last().endswith("last-trained.npz"), timeout=5000)
+    kept = load_model(last())
+    x = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    np.testing.assert_allclose(kept.predict_proba(x), window.model.predict_proba(x), atol=1e-6)
+
+
+def test_a_model_opened_while_the_autosave_runs_is_the_one_remembered(window, qtbot, monkeypatch, model_path):
+    import threading
+
+    release = threading.Event()
+    real_save = app_module.save_model
+    monkeypatch.setattr(app_module, "save_model", lambda m, p: (release.wait(10), real_save(m, p)))
+    set_fields(window, **QUICK)
+    with qtbot.waitSignal(window.training_finished, timeout=30000):
+        window.start_training(window.panel._config)
+    threading.Timer(0.2, release.set).start()      # the save ends while open_model waits for it
+    assert window.open_model(str(model_path))
+    assert app_module.app_settings().value("model/last") == str(model_path.resolve())
+    qtbot.wait(50)                                 # the autosave's own (queued) report changes nothing
+    assert app_module.app_settings().value("model/last") == str(model_path.resolve())
+    window.shutdown()
+    assert app_module.app_settings().value("model/last") == str(model_path.resolve())
