@@ -83,27 +83,35 @@ def _fail(path: Path, problem: str) -> ModelFileError:
 
 
 def load_model(path: str | os.PathLike) -> Model:
-    """Read and fully validate a model file."""
+    """Read and fully validate a model file.
+
+    The archive is read from the open file, not into memory first: only its directory and the
+    entries we know are read, each bounded by the size its declared shape allows, so a huge or
+    hostile file costs no more than a real model.
+    """
     path = Path(path)
     if not path.exists():
         raise _fail(path, "no such file")
     if path.is_dir():
         raise _fail(path, "is a folder, not a model file")
+    if not path.is_file():   # a FIFO or a device: opening could block, reading might never end
+        raise _fail(path, "not a regular file")
     try:
-        raw = path.read_bytes()
+        fh = open(path, "rb")
     except OSError as exc:
         raise _fail(path, f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(raw))
-        names = {info.filename: info for info in zf.infolist()}
-    except _DAMAGED as exc:
-        raise _fail(path, "not a model file (not a valid .npz/zip archive)") from exc
-    try:
-        return _load_from_zip(path, zf, names)
-    except ModelFileError:
-        raise
-    except _DAMAGED as exc:
-        raise _fail(path, f"damaged model file ({type(exc).__name__}: {exc})") from exc
+    with fh:
+        try:
+            zf = zipfile.ZipFile(fh)
+            names = {info.filename: info for info in zf.infolist()}
+        except _DAMAGED as exc:
+            raise _fail(path, "not a model file (not a valid .npz/zip archive)") from exc
+        try:
+            return _load_from_zip(path, zf, names)
+        except ModelFileError:
+            raise
+        except _DAMAGED as exc:
+            raise _fail(path, f"damaged model file ({type(exc).__name__}: {exc})") from exc
 
 
 def _read_array(path: Path, zf: zipfile.ZipFile, names: dict, name: str, max_bytes: int) -> np.ndarray:

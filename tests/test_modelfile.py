@@ -146,3 +146,28 @@ def test_deep_healthy_network_over_the_worst_case_bound_still_loads(tmp_path):
     save_model(model, tmp_path / "overflow.npz")
     with pytest.raises(ModelFileError, match="overflow"):
         load_model(tmp_path / "overflow.npz")
+
+
+def test_a_huge_file_is_judged_without_being_read_whole(tmp_path):
+    # load_model used to read the whole file into memory before looking at it.
+    import tracemalloc
+
+    huge = tmp_path / "huge.npz"
+    with open(huge, "wb") as fh:
+        fh.truncate(3 << 30)                      # 3 GB of zeros, sparse on disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="not a model file"):
+            load_model(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak:,} bytes allocated"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        load_model(fifo)
