@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,7 @@ from mnist_gui.ui.plots import TrainingPlots
 from mnist_gui.ui.prediction_chart import EMPTY_HINT, PredictionChart
 from mnist_gui.ui.preview import PreviewBox
 from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
-from mnist_gui.ui.worker import TrainingRunner
+from mnist_gui.ui.worker import Autosave, TrainingRunner, window_keeps
 
 ORGANIZATION = APPLICATION = "mnist-gui"
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
@@ -58,7 +57,6 @@ class MainWindow(QMainWindow):
     prediction_changed = Signal(object)   # np.ndarray (10,) of probabilities
     training_finished = Signal(object)    # dict: TrainingFinished.metrics()
     error_shown = Signal(str, str)        # title, text
-    _autosave_done = Signal()             # from the autosave thread: record its result (queued)
 
     def __init__(self, model_path: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,9 +72,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
-        self._autosave_job: tuple[threading.Thread, dict] | None = None
         self.runner = TrainingRunner(self)
-        self._autosave_done.connect(self._finish_autosave)
         self._build_ui()
         self._build_menus()
         self._restore_settings()
@@ -198,7 +194,6 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open model", f"{exc}\n\nThe previous model stays loaded.")
             return False
         self.set_model(model, Path(path).name)
-        self._finish_autosave()   # recorded first, so this choice is the one remembered
         app_settings().setValue("model/last", str(Path(path).resolve()))
         return True
 
@@ -212,7 +207,6 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot save model", str(exc))
             return False
         self.set_model(self.model, Path(path).name)
-        self._finish_autosave()
         app_settings().setValue("model/last", str(Path(path).resolve()))
         self.statusBar().showMessage(f"saved {path}", 5000)
         return True
@@ -242,7 +236,8 @@ class MainWindow(QMainWindow):
         self.plots.reset(config.epochs)
         self.panel.set_state(LOADING)
         self._set_job("train")
-        self.runner.train(config, self._dataset_path)
+        autosave = Autosave(str(Path(app_settings().fileName()).parent / "last-trained.npz"), self.model is not None)
+        self.runner.train(config, self._dataset_path, autosave)
         return True
 
     def set_dataset_path(self, path: str | None) -> None:
@@ -277,54 +272,21 @@ class MainWindow(QMainWindow):
             self._display_model = self.model
             self._predict()
             self.show_error("Training diverged", f"{r.reason}.\n\nThe previous model stays loaded.")
-        elif r.status == "stopped" and r.epochs_completed == 0 and self.model is not None:
-            # A network stopped within its first epoch is rarely better than the one it would replace.
+        elif not window_keeps(r, self.model is not None):
             self.plots.mark_test(r.test_accuracy)
             self.set_model(self.model, self.model_source)
             self.statusBar().showMessage("stopped before the first epoch ended: the previous model stays loaded", 10000)
         else:
             self.plots.mark_test(r.test_accuracy)
             self.set_model(outcome.model, f"trained just now ({r.status})")
-            self._autosave(outcome.model)
+            # The worker kept a copy (quitting without saving loses nothing); remember where.
+            if outcome.autosaved:
+                app_settings().setValue("model/last", outcome.autosaved)
+            elif outcome.autosave_error:
+                self.statusBar().showMessage(f"could not keep a copy of the trained model: {outcome.autosave_error}",
+                                             10000)
         self.panel.show_finished(r)
         self.training_finished.emit(r.metrics())
-
-    def _autosave(self, model: Model) -> None:
-        """Keep the newest trained model, so quitting without saving loses nothing.
-
-        The file is written (atomically, with fsync) in a thread of its own: on a slow or network
-        disk that can take far longer than a frame. Only the GUI thread records it in the settings
-        (:meth:`_finish_autosave`), before any other change of the remembered model and at shutdown,
-        so the newest choice always wins. The trained model is no longer touched by the worker.
-        """
-        self._finish_autosave()
-        path = Path(app_settings().fileName()).parent / "last-trained.npz"
-        result: dict = {}
-
-        def write() -> None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                save_model(model, path)
-                result["path"] = str(path)
-            except (OSError, ModelFileError) as exc:
-                result["error"] = str(exc)
-            self._autosave_done.emit()
-
-        thread = threading.Thread(target=write, name="mnist-gui-autosave")
-        self._autosave_job = (thread, result)
-        thread.start()
-
-    def _finish_autosave(self) -> None:
-        """Wait for the background autosave, if one is pending, and record where it went (or why not)."""
-        job, self._autosave_job = self._autosave_job, None
-        if job is None:
-            return
-        thread, result = job
-        thread.join()
-        if "path" in result:
-            app_settings().setValue("model/last", result["path"])
-        else:
-            self.statusBar().showMessage(f"could not keep a copy of the trained model: {result.get('error')}", 10000)
 
     def _on_job_failed(self, error) -> None:
         if self._job == "dataset":
@@ -394,7 +356,6 @@ class MainWindow(QMainWindow):
             self._closing = True
             self._save_settings()
         self.runner.shutdown()
-        self._finish_autosave()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.shutdown()

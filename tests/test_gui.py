@@ -475,47 +475,63 @@ def test_an_epoch_end_repaints_the_two_plots_in_separate_turns(qtbot):
     assert counts["train_loss"] == counts["train_accuracy"] == 2 and counts["test"] == 1
 
 
-def test_the_trained_model_is_kept_by_a_background_save_that_never_blocks_the_window(window, qtbot, monkeypatch):
+def test_the_trained_model_is_kept_by_the_training_thread_never_the_window(window, qtbot, monkeypatch):
     # The autosave (atomic write + fsync) ran in the GUI thread: on a slow disk, a frozen window.
-    import threading
+    import mnist_gui.ui.worker as worker_module
 
     release, writers = threading.Event(), []
-    real_save = app_module.save_model
+    real_save = worker_module.save_model
 
     def slow_save(model, path):
         writers.append(threading.current_thread())
         assert release.wait(10), "never released"
         real_save(model, path)
 
-    monkeypatch.setattr(app_module, "save_model", slow_save)
+    monkeypatch.setattr(worker_module, "save_model", slow_save)
     set_fields(window, **QUICK)
+    ticks = []
     with qtbot.waitSignal(window.training_finished, timeout=30000):
         window.start_training(window.panel._config)
-    # The window finished its handling while the save is (about to be) blocked in its own thread.
-    qtbot.waitUntil(lambda: bool(writers), timeout=5000)
-    assert writers[0] is not threading.main_thread() and not release.is_set()
-    assert "trained just now" in window.model_label.text()
-    release.set()
-    last = lambda: str(app_module.app_settings().value("model/last") or "")  # noqa: E731
-    qtbot.waitUntil(lambda: last().endswith("last-trained.npz"), timeout=5000)
-    kept = load_model(last())
+        qtbot.waitUntil(lambda: bool(writers), timeout=30000)
+        assert writers[0] is not threading.main_thread()
+        window.plots._timer.timeout.connect(lambda: ticks.append(1))
+        window.plots.add_epoch(_epoch(1, 0.9))    # the window keeps serving its timers meanwhile
+        qtbot.waitUntil(lambda: bool(ticks), timeout=5000)
+        release.set()
+    last = str(app_module.app_settings().value("model/last") or "")
+    assert last.endswith("last-trained.npz") and "trained just now" in window.model_label.text()
     x = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    np.testing.assert_allclose(kept.predict_proba(x), window.model.predict_proba(x), atol=1e-6)
+    np.testing.assert_allclose(load_model(last).predict_proba(x), window.model.predict_proba(x), atol=1e-6)
 
 
-def test_a_model_opened_while_the_autosave_runs_is_the_one_remembered(window, qtbot, monkeypatch, model_path):
-    import threading
+def test_a_failed_autosave_is_reported_and_the_trained_model_still_used(window, qtbot, monkeypatch, model_path):
+    import mnist_gui.ui.worker as worker_module
+    from mnist_gui.errors import ModelFileError
 
-    release = threading.Event()
-    real_save = app_module.save_model
-    monkeypatch.setattr(app_module, "save_model", lambda m, p: (release.wait(10), real_save(m, p)))
+    def failing_save(model, path):
+        raise ModelFileError(f"{path}: disk full")
+
+    monkeypatch.setattr(worker_module, "save_model", failing_save)
+    before = app_module.app_settings().value("model/last")
     set_fields(window, **QUICK)
     with qtbot.waitSignal(window.training_finished, timeout=30000):
         window.start_training(window.panel._config)
-    threading.Timer(0.2, release.set).start()      # the save ends while open_model waits for it
-    assert window.open_model(str(model_path))
-    assert app_module.app_settings().value("model/last") == str(model_path.resolve())
-    qtbot.wait(50)                                 # the autosave's own (queued) report changes nothing
-    assert app_module.app_settings().value("model/last") == str(model_path.resolve())
-    window.shutdown()
-    assert app_module.app_settings().value("model/last") == str(model_path.resolve())
+    assert "trained just now" in window.model_label.text()
+    assert "could not keep a copy" in window.statusBar().currentMessage()
+    assert app_module.app_settings().value("model/last") == before
+
+
+def test_which_runs_the_window_keeps():
+    from mnist_gui.training import TrainingFinished
+    from mnist_gui.ui.worker import window_keeps
+
+    def run(status, epochs):
+        return TrainingFinished(status=status, reason="", epochs_completed=epochs, test_accuracy=0.9,
+                                test_loss=0.3, val_accuracy=None, train_seconds=1.0, samples_per_second=1.0,
+                                history=())
+
+    assert window_keeps(run("completed", 3), has_model=True)
+    assert window_keeps(run("stopped", 1), has_model=True)
+    assert not window_keeps(run("stopped", 0), has_model=True)     # the old model is likely better
+    assert window_keeps(run("stopped", 0), has_model=False)        # better than nothing
+    assert not window_keeps(run("diverged", 2), has_model=False)

@@ -23,11 +23,13 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
-from mnist_gui.errors import ConfigError, MnistGuiError
+from mnist_gui.errors import ConfigError, MnistGuiError, ModelFileError
 from mnist_gui.model import Model
+from mnist_gui.modelfile import save_model
 from mnist_gui.training import (BatchProgress, EpochResult, TrainingConfig, TrainingControl, TrainingFinished,
                                 TrainingSession)
 
@@ -83,6 +85,27 @@ class TrainingOutcome:
     result: TrainingFinished
     model: Model
     config: TrainingConfig
+    autosaved: str | None = None        # where the worker kept a copy of the model, if it did
+    autosave_error: str | None = None   # why it could not
+
+
+def window_keeps(result: TrainingFinished, has_model: bool) -> bool:
+    """Whether the window adopts a run's model: not a diverged one, and not one stopped within its
+    first epoch when there is a model to keep instead (it is rarely better than the one it would
+    replace). One rule for the window and for the worker's autosave."""
+    if result.status == "diverged":
+        return False
+    return not (result.status == "stopped" and result.epochs_completed == 0 and has_model)
+
+
+@dataclass(frozen=True)
+class Autosave:
+    """Keep a copy of the trained model at ``path`` (if the window will adopt it; ``has_model``:
+    the window had a model when training started). Written in the training thread, atomically, so
+    a slow disk never freezes the window."""
+
+    path: str
+    has_model: bool
 
 
 class TrainingWorker(QObject):
@@ -98,9 +121,11 @@ class TrainingWorker(QObject):
     done = Signal()                    # always the last signal, after finished or failed
 
     def __init__(self, config: TrainingConfig | None, dataset_path: str | None = None, data=None,
-                 progress_interval: float | None = None, snapshots: bool = True) -> None:
+                 progress_interval: float | None = None, snapshots: bool = True,
+                 autosave: Autosave | None = None) -> None:
         super().__init__()
         self.config = config
+        self.autosave = autosave
         self.dataset_path = dataset_path
         self._data = data
         self.progress_interval = PROGRESS_INTERVAL if progress_interval is None else progress_interval
@@ -181,9 +206,21 @@ class TrainingWorker(QObject):
                 elif isinstance(event, EpochResult):
                     self.epoch_finished.emit(event)
                 elif isinstance(event, TrainingFinished):
-                    self.finished.emit(TrainingOutcome(event, session.model, self.config))
+                    self.finished.emit(TrainingOutcome(event, session.model, self.config,
+                                                       *self._autosave(event, session.model)))
         finally:
             events.close()
+
+
+    def _autosave(self, result: TrainingFinished, model: Model) -> tuple[str | None, str | None]:
+        if self.autosave is None or not window_keeps(result, self.autosave.has_model):
+            return None, None
+        try:
+            Path(self.autosave.path).parent.mkdir(parents=True, exist_ok=True)
+            save_model(model, self.autosave.path)
+        except (OSError, ModelFileError) as exc:
+            return None, str(exc)
+        return self.autosave.path, None
 
 
 class TrainingRunner(QObject):
@@ -209,11 +246,12 @@ class TrainingRunner(QObject):
         self._worker: TrainingWorker | None = None
         self._dataset: DatasetLoaded | None = None
 
-    def train(self, config: TrainingConfig, dataset_path: str | None = None) -> TrainingWorker:
+    def train(self, config: TrainingConfig, dataset_path: str | None = None,
+              autosave: Autosave | None = None) -> TrainingWorker:
         """Start training ``config`` on the dataset at ``dataset_path`` (None: the bundled copy)."""
         cached = self._dataset
         data = cached.data if cached is not None and cached.path == dataset_path else None
-        worker = TrainingWorker(config, dataset_path, data)
+        worker = TrainingWorker(config, dataset_path, data, autosave=autosave)
         self.start(worker)
         return worker
 
