@@ -100,52 +100,64 @@ def draw_latency(window, app, repeats: int) -> dict:
     return out
 
 
-def lateness_under_training(window, app, config, timeout: float) -> dict:
-    """Section 4, one round: event-loop lateness (ms) and GUI epoch throughput while ``config`` trains.
+def _train_in_window(window, app, config, timeout: float, connections=(), timers=()) -> dict:
+    """Train ``config`` in the window, in a ``QEventLoop`` (as ``app.exec()`` would, so the GUI thread
+    sleeps between events like the real application's), until ``training_finished``; returns its
+    metrics. ``connections`` (signal, slot) hold for this run only; ``timers`` run while it trains."""
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    The window runs its own event loop (a ``QEventLoop``, as ``app.exec()`` would), so the GUI
-    thread sleeps between events like the real application's; a precise 5 ms timer records when it
-    is served.
-    """
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
-
-    period_ms = 5
-    stamps: list[float] = []
-    epoch_seconds: list[float] = []
-    finished: list[dict] = []
-    n_train: list[int] = []
     loop = QEventLoop()
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(period_ms)
-    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
     guard = QTimer()
     guard.setSingleShot(True)
     guard.timeout.connect(loop.quit)
-    connections = [(window.runner.training_started, lambda info: n_train.append(info.n_train)),
-                   (window.runner.epoch_finished, lambda ev: epoch_seconds.append(ev.seconds)),
-                   (window.training_finished, finished.append), (window.training_finished, lambda _: loop.quit())]
+    finished: list[dict] = []
+    connections = [*connections, (window.training_finished, finished.append),
+                   (window.training_finished, lambda _: loop.quit())]
+    deadline = time.perf_counter() + 30
+    while window.runner.is_busy() and time.perf_counter() < deadline:   # the last round's thread
+        _spin(app, 0.02)
     for signal, slot in connections:
         signal.connect(slot)
-    _draw_digit(window.canvas)   # so every progress tick also re-predicts the drawing
-    _spin(app, 0.1)
     try:
         if not window.start_training(config):
             raise RuntimeError("the window refused to start training")
-        timer.start()
+        for timer in timers:
+            timer.start()
         guard.start(int(timeout * 1000))
         loop.exec()
-        timer.stop()
+        for timer in timers:
+            timer.stop()
         if not finished:
             window.runner.stop()
             raise RuntimeError("training inside the window did not finish in time")
     finally:
         for signal, slot in connections:
             signal.disconnect(slot)
+    return finished[0]
+
+
+def lateness_under_training(window, app, config, timeout: float) -> dict:
+    """Section 4, one round: event-loop lateness (ms) and GUI epoch throughput while ``config`` trains;
+    a precise 5 ms timer records when the event loop serves it."""
+    from PySide6.QtCore import Qt, QTimer
+
+    period_ms = 5
+    stamps: list[float] = []
+    epoch_seconds: list[float] = []
+    n_train: list[int] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(period_ms)
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    _draw_digit(window.canvas)   # so every weight snapshot also re-predicts the drawing
+    _spin(app, 0.1)
+    metrics = _train_in_window(window, app, config, timeout, timers=[timer], connections=[
+        (window.runner.training_started, lambda info: n_train.append(info.n_train)),
+        (window.runner.epoch_finished, lambda ev: epoch_seconds.append(ev.seconds))])
     late = np.clip(np.diff(np.array(stamps)) * 1e3 - period_ms, 0, None)
     rates = [n_train[0] / s for s in epoch_seconds if s > 0] if n_train else []
     return {"late": late, "gui_epoch_rate": float(np.mean(rates)) if rates else float("nan"),
-            "gui_metrics": finished[0]}
+            "gui_metrics": metrics}
 
 
 def window_under_load(window, app, config, data, rounds: int) -> dict:
@@ -181,7 +193,7 @@ def throughput_taking_turns(window, app, config, data, turn_seconds: float = 0.2
     sessions count only their own running time (pauses are excluded from their timings), so the
     two rates, and their ratio, come from interleaved moments.
     """
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QTimer
 
     from mnist_gui.training import BatchProgress, TrainingControl, TrainingSession
 
@@ -197,7 +209,6 @@ def throughput_taking_turns(window, app, config, data, turn_seconds: float = 0.2
 
     thread = threading.Thread(target=headless, name="bench-headless", daemon=True)
     thread.start()
-    loop = QEventLoop()
     turn = QTimer()
     turn.setInterval(int(turn_seconds * 1000))
 
@@ -213,28 +224,13 @@ def throughput_taking_turns(window, app, config, data, turn_seconds: float = 0.2
     def on_progress(ev) -> None:
         last["gui"] = ev
 
-    guard = QTimer()
-    guard.setSingleShot(True)
-    guard.timeout.connect(loop.quit)
     turn.timeout.connect(swap)
-    connections = [(window.runner.training_started, lambda _: turn.start()),
-                   (window.runner.progress, on_progress),
-                   (window.training_finished, lambda _: loop.quit())]
-    for signal, slot in connections:
-        signal.connect(slot)
     try:
-        deadline = time.perf_counter() + 30
-        while window.runner.is_busy() and time.perf_counter() < deadline:   # the last round's thread
-            _spin(app, 0.02)
-        if not window.start_training(config):
-            raise RuntimeError("the window refused to start training")
-        guard.start(int(timeout * 1000))
-        loop.exec()
+        _train_in_window(window, app, config, timeout, connections=[
+            (window.runner.training_started, lambda _: turn.start()), (window.runner.progress, on_progress)])
+    finally:
         turn.stop()
         window.runner.resume()
-    finally:
-        for signal, slot in connections:
-            signal.disconnect(slot)
         control.stop()
         thread.join(timeout=60)
     if last["gui"] is None or last["headless"] is None:

@@ -33,10 +33,10 @@ from mnist_gui.modelfile import save_model
 from mnist_gui.training import (BatchProgress, EpochResult, TrainingConfig, TrainingControl, TrainingFinished,
                                 TrainingSession)
 
-# Seconds between progress signals (and weight snapshots): 10 a second keeps the bar, the curves and the
-# re-predicted drawing live, and keeps the GUI thread's share of the two cores small. At 25 a second
-# the GUI thread used 11-12% of a core during training and the window trained at 0.57-0.80x of the
-# headless speed; at 10 a second, 8% and 0.88-0.92x (fast preset, same process, paired runs).
+# Seconds between progress signals: 10 a second keeps the bar and the curves live, and keeps the GUI
+# thread's share of the two cores small. At 25 a second the GUI thread used 11-12% of a core during
+# training and the window trained at 0.57-0.80x of the headless speed; at 10 a second, 8% and
+# 0.88-0.92x (fast preset, same process, paired runs).
 PROGRESS_INTERVAL = 0.1
 # Seconds between weight snapshots (and the last step always): each one re-predicts the drawing and
 # repaints the bar chart, 2 ms of the GUI thread, the largest share of its work per tick; 5 a second
@@ -210,7 +210,6 @@ class TrainingWorker(QObject):
                                                        *self._autosave(event, session.model)))
         finally:
             events.close()
-
 
     def _autosave(self, result: TrainingFinished, model: Model) -> tuple[str | None, str | None]:
         if self.autosave is None or not window_keeps(result, self.autosave.has_model):
