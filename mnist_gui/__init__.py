@@ -1,10 +1,32 @@
 """mnist-gui: train a from-scratch NumPy MLP on MNIST, watch it learn, draw digits to test it.
 
-The package is split in two rooms:
+The layers, from the bottom up. A module may import from its own layer and the ones above it in
+this list, never from the ones below (``tests/test_layers_map.py`` checks every import, including
+the ones inside functions); nothing above ``ui`` imports Qt, and a test imports every one of those
+modules with PySide6 made unimportable:
 
-* the Qt-free core (``nn``, ``data``, ``preprocess``, ``augment``, ``modelfile``, ``training``,
-  ``presets``) that the CLI, the tests, the benchmark and the GUI share;
-* the Qt layer (``ui`` and ``app``), a thin shell over the core.
+=================  ===================================================================================
+``digits``,        the shape of the problem (28x28, 10 classes); the error types; atomic file writes;
+``errors``,        where the shipped resources are
+``atomic``,
+``resources_path``
+``nn``             the engine: layers, loss, initializers, optimizers, schedules, networks (NumPy only)
+``data``           datasets: IDX and CSV readers, the bundled MNIST, the downloader
+``model``          a trained network with its input normalization; the model file
+``imaging``        drawings and digit images: preprocessing, augmentation, morphology
+``training``       configurations and their limits, the training loop and its events, the presets
+``state``          what the application knows that is not Qt: which model is loaded, live, displayed
+``jobs``           background work as plain Python (load a dataset, train, keep a copy), reporting
+                   immutable payloads
+``ui``             the Qt layer: widgets (one per file), the job runner (a QThread), the settings file,
+                   picture files, and the main window, which only wires them together
+``bench``,         measurements that print numbers; the ``mnist-gui`` command (``train``, ``evaluate``,
+``cli``            ``predict``, or the window)
+=================  ===================================================================================
+
+Data flows one way: files -> ``data`` -> ``training`` (using ``nn``) -> ``jobs`` -> ``ui.worker``
+-> widgets; a drawing the other way: canvas -> ``imaging.preprocess`` -> ``model`` -> chart.
+``mnist_gui.app`` re-exports :class:`~mnist_gui.ui.app.MainWindow` (the automation contract's path).
 """
 
 __version__ = "0.1.0"

@@ -8,43 +8,38 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 import time
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
 
-def _umask() -> int:
-    # os.umask can only be read by setting it; done once, at import, before any thread exists.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()
-
-
-def _final_mode(target: Path) -> int:
-    """The replaced file's permissions, or what a plain ``open(path, "w")`` would give (mkstemp
-    creates private 0600 files, which would make every saved model unreadable to others)."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        return 0o666 & ~_UMASK
+def _create_temporary(directory: Path, name: str) -> tuple[int, str]:
+    """Create a new, empty temporary file beside the target, as ``open(path, "w")`` would: mode 0666
+    less the process umask, which the kernel applies itself (``mkstemp`` makes private 0600 files, which
+    would make every saved model unreadable to others, and reading the umask means setting it)."""
+    for _ in range(100):
+        tmp = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {directory / name}")
 
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on clean exit fsync it and rename it over ``path``."""
+    """Open a temporary file beside ``path``; on clean exit fsync it and rename it over ``path``.
+    An existing target's permissions carry over to the new file."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    fd, tmp_name = _create_temporary(directory, target.name)
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
-            with contextlib.suppress(OSError, AttributeError):
-                os.fchmod(fh.fileno(), _final_mode(target))
+            with contextlib.suppress(OSError):
+                os.fchmod(fh.fileno(), target.stat().st_mode & 0o777)   # FileNotFoundError: a new file
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)
     except BaseException:

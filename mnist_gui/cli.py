@@ -38,7 +38,7 @@ def _hidden(text: str) -> tuple[int, ...]:
 def build_parser() -> argparse.ArgumentParser:
     from mnist_gui import __version__
     from mnist_gui.nn import ACTIVATIONS, OPTIMIZERS, SCHEDULES
-    from mnist_gui.presets import DEFAULT_PRESET, PRESETS
+    from mnist_gui.training.presets import DEFAULT_PRESET, PRESETS
 
     parser = _Parser(prog="mnist-gui", description="Train a from-scratch NumPy network on MNIST, watch it learn, "
                      "and draw digits to test it. With no command, opens the window.")
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace):
     """The preset's configuration with every explicitly given option applied on top."""
-    from mnist_gui.presets import get_preset
+    from mnist_gui.training.presets import get_preset
 
     config = get_preset(args.preset).config
     overrides = {
@@ -94,20 +94,24 @@ def config_from_args(args: argparse.Namespace):
 
 
 class _Progress:
-    """A one-line progress bar on a terminal; a plain line per epoch otherwise."""
+    """A one-line progress bar on a terminal; a plain line per epoch otherwise. The session already
+    throttles its progress events (10 a second): every one is drawn."""
 
     def __init__(self, stream, json_mode: bool) -> None:
         self.stream = stream
         self.tty = stream.isatty() and not json_mode
-        self.last = 0.0
+
+    def show(self, ev) -> None:
+        from mnist_gui.training import BatchProgress, EpochResult
+
+        if isinstance(ev, BatchProgress):
+            self.batch(ev)
+        elif isinstance(ev, EpochResult):
+            self.epoch(ev)
 
     def batch(self, ev) -> None:
         if not self.tty:
             return
-        now = time.monotonic()
-        if now - self.last < 0.1 and ev.batch != ev.batches:
-            return
-        self.last = now
         frac = ev.step / ev.total_steps
         bar = "#" * int(frac * 30)
         self.stream.write(f"\r[{bar:<30}] epoch {ev.epoch}/{ev.epochs} batch {ev.batch}/{ev.batches} "
@@ -129,9 +133,9 @@ class _Progress:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mnist_gui.data import load_mnist
-    from mnist_gui.modelfile import save_model
-    from mnist_gui.presets import PRESETS
-    from mnist_gui.training import BatchProgress, EpochResult, TrainingFinished, TrainingSession
+    from mnist_gui.model import save_model
+    from mnist_gui.training import TrainingSession, drive
+    from mnist_gui.training.presets import PRESETS
 
     if args.list_presets:
         for p in PRESETS.values():
@@ -153,16 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"model: {session.model.network.describe()} ({session.model.network.n_params:,} parameters); "
           f"{config.optimizer} lr {config.lr:g} batch {config.batch_size or 'full'} epochs {config.epochs}"
           f"{' augment' if config.augment else ''}", file=log)
-    progress = _Progress(log, args.json)
-    finished = None
-    for event in session.run():
-        if isinstance(event, BatchProgress):
-            progress.batch(event)
-        elif isinstance(event, EpochResult):
-            progress.epoch(event)
-        elif isinstance(event, TrainingFinished):
-            finished = event
-    assert finished is not None
+    finished = drive(session.run(), _Progress(log, args.json).show)
     print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f} "
           f"({finished.train_seconds:.1f}s training, {finished.samples_per_second:,.0f} img/s)", file=log)
     if out:
@@ -180,7 +175,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from mnist_gui.data import load_mnist
-    from mnist_gui.modelfile import load_model
+    from mnist_gui.model import load_model
     from mnist_gui.training import evaluate
 
     model = load_model(args.model)
@@ -208,9 +203,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from mnist_gui.imagefile import load_image
-    from mnist_gui.modelfile import load_model
-    from mnist_gui.preprocess import preprocess_drawing
+    from mnist_gui.imaging.preprocess import preprocess_drawing
+    from mnist_gui.model import load_model
+    from mnist_gui.ui.imagefile import load_image
 
     model = load_model(args.model)
     results = []
@@ -239,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Inside the try: building the parser imports NumPy, long enough for a Ctrl-C to land in it.
         args = build_parser().parse_args(argv)
         if args.command is None:
-            from mnist_gui.app import run_app
+            from mnist_gui.ui.app import run_app
 
             return run_app(model_path=args.model)
         handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]

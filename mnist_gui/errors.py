@@ -22,12 +22,17 @@ class ModelFileError(MnistGuiError):
 
 
 class ConfigError(MnistGuiError):
-    """Invalid training hyper-parameters or preset name."""
+    """Invalid training hyper-parameters or preset name.
+
+    ``field`` names the setting the message is about (a :class:`~mnist_gui.training.TrainingConfig`
+    field such as ``"lr"``), or is None when no single setting is to blame, so a form can show the
+    message beside the right field without guessing from its wording.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ImageError(MnistGuiError):
     """An image given to ``predict`` cannot be read or used."""
-
-
-class TrainingDiverged(MnistGuiError):
-    """The loss became NaN or infinite; training stopped with the last finite weights."""

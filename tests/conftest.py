@@ -1,4 +1,5 @@
-"""Shared pytest set-up: headless Qt, the ``--runslow`` flag, isolated QSettings, a mouse-drawing helper."""
+"""Shared pytest set-up: headless Qt, the ``--runslow`` flag (the ``slow`` marker is registered in
+pyproject.toml), isolated QSettings, Qt's log messages. Helpers that tests import live in helpers.py."""
 
 from __future__ import annotations
 
@@ -12,10 +13,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long-running test, skipped unless --runslow")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -40,20 +37,6 @@ def _isolated_qsettings(request):
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
     yield
-
-
-def drag_stroke(widget, points, button=None) -> None:
-    """Draw one stroke on ``widget`` with real mouse events: press at the first point, move through
-    the others, release at the last. ``points`` are (x, y) widget coordinates."""
-    from PySide6.QtCore import QPoint, Qt
-    from PySide6.QtTest import QTest
-
-    button = button or Qt.MouseButton.LeftButton
-    pts = [QPoint(int(round(x)), int(round(y))) for x, y in points]
-    QTest.mousePress(widget, button, Qt.KeyboardModifier.NoModifier, pts[0])
-    for p in pts[1:]:
-        QTest.mouseMove(widget, p)
-    QTest.mouseRelease(widget, button, Qt.KeyboardModifier.NoModifier, pts[-1])
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
-"""Shared test helpers: a cached MNIST load and small synthetic data sets."""
+"""Shared test helpers: a cached MNIST load, small synthetic data sets, drawing with the mouse."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import threading
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -19,21 +18,34 @@ def mnist():
 
 
 def small_mnist(n_train: int = 6000, n_test: int = 2000):
-    """A subset of the real MNIST with the same attributes as MnistData."""
-    d = mnist()
-    return SimpleNamespace(train_images=d.train_images[:n_train], train_labels=d.train_labels[:n_train],
-                           test_images=d.test_images[:n_test], test_labels=d.test_labels[:n_test],
-                           source="bundled MNIST subset", checksum=d.checksum)
+    """The first images of the real MNIST, as an MnistData."""
+    return mnist().subset(n_train, n_test)
 
 
 def random_data(n_train=300, n_test=100, seed=0):
+    from mnist_gui.data import MnistData
+
     rng = np.random.default_rng(seed)
-    return SimpleNamespace(
+    return MnistData(
         train_images=rng.integers(0, 256, (n_train, 784), dtype=np.uint8),
         train_labels=rng.integers(0, 10, n_train).astype(np.uint8),
         test_images=rng.integers(0, 256, (n_test, 784), dtype=np.uint8),
         test_labels=rng.integers(0, 10, n_test).astype(np.uint8),
         source="random", checksum="0" * 64)
+
+
+def drag_stroke(widget, points, button=None) -> None:
+    """Draw one stroke on ``widget`` with real mouse events: press at the first point, move through
+    the others, release at the last. ``points`` are (x, y) widget coordinates."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    button = button or Qt.MouseButton.LeftButton
+    pts = [QPoint(int(round(x)), int(round(y))) for x, y in points]
+    QTest.mousePress(widget, button, Qt.KeyboardModifier.NoModifier, pts[0])
+    for p in pts[1:]:
+        QTest.mouseMove(widget, p)
+    QTest.mouseRelease(widget, button, Qt.KeyboardModifier.NoModifier, pts[-1])
 
 
 @contextlib.contextmanager

@@ -54,7 +54,7 @@ def main() -> int:
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     app = QApplication(sys.argv[:1])
-    from conftest import drag_stroke
+    from helpers import drag_stroke
     from mnist_gui.app import MainWindow
 
     window = MainWindow(model_path=args.model)

@@ -54,3 +54,19 @@ def test_old_leftovers_of_killed_writers_are_removed_young_ones_kept(tmp_path):
     atomic_write(target, lambda fh: fh.write(b"new"))
     assert not old.exists() and young.exists() and other.exists()
     assert target.read_bytes() == b"new"
+
+
+def test_importing_and_writing_leave_the_umask_alone(tmp_path):
+    # atomic.py used to read the umask by setting it at import time (process-wide, racy with threads).
+    import subprocess
+    import sys
+
+    code = ("import os, stat, sys\n"
+            "os.umask(0o077)\n"
+            "from mnist_gui.atomic import atomic_write\n"
+            "atomic_write(sys.argv[1], lambda fh: fh.write(b'x'))\n"
+            "mask = os.umask(0o022)\n"
+            "print(oct(mask), oct(stat.S_IMODE(os.stat(sys.argv[1]).st_mode)))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "f.bin")], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["0o77", "0o600"]

@@ -6,13 +6,13 @@ import time
 
 import numpy as np
 import pytest
-from conftest import drag_stroke
+from helpers import drag_stroke
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QPointingDevice, QTabletEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from mnist_gui.preprocess import preprocess_drawing
+from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.ui.canvas import EMIT_INTERVAL_MS, DrawingCanvas
 from mnist_gui.ui.preview import DigitPreview
 

@@ -33,14 +33,15 @@ from helpers import random_data
 from mnist_gui.cli import build_parser, config_from_args
 from mnist_gui.errors import ConfigError
 from mnist_gui.nn import ACTIVATIONS, OPTIMIZERS, SCHEDULES
-from mnist_gui.nn.init import INITIALISERS
-from mnist_gui.presets import PRESETS
+from mnist_gui.nn import INITIALIZERS
+from mnist_gui.training.presets import PRESETS
 from mnist_gui.training import TrainingConfig, TrainingSession
 
 CASES = 1000
 VALIDATE_SECONDS = 0.010
 GIB = 1024**3
 MEMORY_LIMIT = 8 * GIB         # documented: refuse networks whose training state needs more
+MAX_EPOCHS = 100_000           # documented: the window and the command line cap epochs alike
 N_TRAIN = 300                  # the small random data set valid configurations are started on
 
 
@@ -50,7 +51,7 @@ def is_int(v) -> bool:
 
 
 def training_bytes(c: TrainingConfig) -> int:
-    """Params, grads, optimiser state and scratch: 5 float32 copies of the parameters; plus six
+    """Params, grads, optimizer state and scratch: 5 float32 copies of the parameters; plus six
     float32 activation buffers per unit for one batch (a full batch counts as 60,000 images)."""
     sizes = [784, *(int(h) for h in c.hidden), 10]
     params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -64,14 +65,14 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
     if len(c.hidden) > 16:
         return "hidden"
     for field, names in (("activation", ACTIVATIONS), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                         ("init", ("auto", *INITIALISERS)), ("normalization", ("unit", "standard"))):
+                         ("init", ("auto", *INITIALIZERS)), ("normalization", ("unit", "standard"))):
         if getattr(c, field) not in names:
             return field
     if not (math.isfinite(c.lr) and c.lr > 0):
         return "learning rate"
     if c.batch_size < 0:
         return "batch size"
-    if c.epochs < 1:
+    if not 1 <= c.epochs <= MAX_EPOCHS:
         return "epochs"
     if not (math.isfinite(c.l2) and c.l2 >= 0):
         return "L2"
@@ -97,7 +98,7 @@ HUGE = int("9" * 400)   # beyond float range: sizes computed from it must not ov
 POOLS = {   # field: (valid values, invalid values)
     "lr": ([1e-3, 0.05, 0.1, 2.0, 10.0, 1e-12, 5e-324, 1e308], [0.0, -0.0, -1e-3, -10.0, math.nan, math.inf, -math.inf]),
     "batch_size": ([0, 1, 32, 128, 299, 300, 60000], [-1, -128]),
-    "epochs": ([1, 2, 500, 10**12], [0, -1, -(10**9)]),
+    "epochs": ([1, 2, 500, 100_000], [0, -1, -(10**9), 100_001, 10**12]),
     "l2": ([0.0, 1e-4, 1.0, 1e300], [-1e-6, math.nan, math.inf, -math.inf]),
     "dropout": ([0.0, 0.2, 0.5, 0.999999], [1.0, 1.5, -0.1, math.nan, math.inf]),
     "momentum": ([0.0, 0.9, 0.99], [1.0, -0.5, math.nan]),
@@ -107,7 +108,7 @@ POOLS = {   # field: (valid values, invalid values)
     "activation": (list(ACTIVATIONS), ["swish", "", "RELU", "relu "]),
     "optimizer": (list(OPTIMIZERS), ["adamw", "", "SGD"]),
     "schedule": (list(SCHEDULES), ["linear", ""]),
-    "init": (["auto", *INITIALISERS], ["zeros", ""]),
+    "init": (["auto", *INITIALIZERS], ["zeros", ""]),
     "normalization": (["unit", "standard"], ["minmax", ""]),
     "augment": ([False, True], []),
 }

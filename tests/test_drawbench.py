@@ -1,4 +1,4 @@
-"""Tests for mnist_gui.drawbench: rendering, and our preprocessing beating the naive reading."""
+"""Tests for mnist_gui.bench.drawbench: rendering, and our preprocessing beating the naive reading."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mnist_gui.drawbench import main, naive_reading, render_drawing, run_drawbench
+from mnist_gui.bench.drawbench import main, naive_reading, render_drawing, run_drawbench
 from mnist_gui.resources_path import resource
 
 
@@ -82,7 +82,7 @@ def test_shipped_model_meets_the_drawn_digit_target():
     path = resource("pretrained.npz")
     if not path.exists():
         pytest.skip("no shipped model (resources/pretrained.npz) yet")
-    from mnist_gui.modelfile import load_model
+    from mnist_gui.model.file import load_model
 
     d = mnist_arrays()
     result = run_drawbench(load_model(path), n=2000, seed=0, images=d.test_images, labels=d.test_labels)
@@ -94,7 +94,7 @@ def test_shipped_model_scores_at_least_98_5_percent_on_mnist_test():
     """Issue 4: the shipped model is trained with augmentation and still scores >= 98.5%."""
     import numpy as np
 
-    from mnist_gui.modelfile import load_model
+    from mnist_gui.model.file import load_model
     from mnist_gui.training import evaluate
 
     model = load_model(resource("pretrained.npz"))

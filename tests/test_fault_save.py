@@ -28,7 +28,7 @@ import time
 import numpy as np
 import pytest
 
-from mnist_gui.modelfile import load_model
+from mnist_gui.model.file import load_model
 from mnist_gui.model import Model, Normalization
 from mnist_gui.nn import build_mlp
 
@@ -40,7 +40,7 @@ SIZES_B = (784, 128, 64, 10)
 HELPER = textwrap.dedent("""
     import os, sys
     from mnist_gui.model import Model, Normalization
-    from mnist_gui.modelfile import save_model
+    from mnist_gui.model.file import save_model
     from mnist_gui.nn import build_mlp
 
     path = sys.argv[1]

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 import threading
 
 import numpy as np
 import pytest
-from conftest import drag_stroke
+from helpers import drag_stroke
 from PySide6.QtCore import QThread, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton
 
-import mnist_gui.app as app_module
+import mnist_gui.ui.app as app_module
 from helpers import threads_started_since
-from mnist_gui.app import NO_MODEL_HINT, MainWindow
-from mnist_gui.modelfile import load_model, save_model
+from mnist_gui.app import MainWindow
+from mnist_gui.ui.app import NO_MODEL_HINT
+from mnist_gui.model import load_model, save_model
 from mnist_gui.training import TrainingConfig, train
 from mnist_gui.ui.canvas import EMIT_INTERVAL_MS, DrawingCanvas
+from mnist_gui.ui.settings import Settings
 
 # Digits as strokes in unit coordinates of the drawing square.
 ONE = [[(0.5, 0.15), (0.5, 0.85)]]
@@ -158,7 +161,7 @@ def test_stop_in_the_first_epoch_keeps_the_old_model_and_leaves_no_thread(window
         qtbot.mouseClick(window.findChild(QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
     assert finished.args[0]["status"] == "stopped" and finished.args[0]["epochs"] == 0
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=5000)
-    assert window.runner.thread is None and window.panel.train_button.isEnabled()
+    assert window.runner.current_thread is None and window.panel.train_button.isEnabled()
     assert window.model is old           # a barely trained network does not replace a good one
     assert window.panel.progress_bar.value() < window.panel.progress_bar.maximum()
 
@@ -204,10 +207,10 @@ def test_closing_the_window_mid_training_stops_and_joins_the_thread(qtbot, model
     set_fields(window, **LONG)
     window.panel.train_button.click()
     qtbot.waitUntil(lambda: window.panel.progress_bar.value() > 0, timeout=10000)
-    thread: QThread = window.runner.thread
+    thread: QThread = window.runner.current_thread
     assert thread.isRunning()
     window.close()
-    assert not thread.isRunning() and window.runner.thread is None
+    assert not thread.isRunning() and window.runner.current_thread is None
     assert not threads_started_since(threads_before)
 
 
@@ -242,7 +245,7 @@ def test_a_corrupt_dataset_folder_gives_a_dialog_and_keeps_the_bundled_one(windo
         window.set_dataset_path(str(tmp_path))
     assert window.last_error[0] == "Dataset not usable"
     qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=5000)
-    assert window._dataset_path is None
+    assert window.dataset_path is None
 
 
 def test_an_invalid_field_disables_train_with_the_reason(window, qtbot):
@@ -477,53 +480,53 @@ def test_an_epoch_end_repaints_the_two_plots_in_separate_turns(qtbot):
 
 def test_the_trained_model_is_kept_by_the_training_thread_never_the_window(window, qtbot, monkeypatch):
     # The autosave (atomic write + fsync) ran in the GUI thread: on a slow disk, a frozen window.
-    import mnist_gui.ui.worker as worker_module
+    import mnist_gui.jobs as jobs_module
 
     release, writers = threading.Event(), []
-    real_save = worker_module.save_model
+    real_save = jobs_module.save_model
 
     def slow_save(model, path):
         writers.append(threading.current_thread())
         assert release.wait(10), "never released"
         real_save(model, path)
 
-    monkeypatch.setattr(worker_module, "save_model", slow_save)
+    monkeypatch.setattr(jobs_module, "save_model", slow_save)
     set_fields(window, **QUICK)
     ticks = []
     with qtbot.waitSignal(window.training_finished, timeout=30000):
-        window.start_training(window.panel._config)
+        window.start_training(window.panel.config())
         qtbot.waitUntil(lambda: bool(writers), timeout=30000)
         assert writers[0] is not threading.main_thread()
         window.plots._timer.timeout.connect(lambda: ticks.append(1))
         window.plots.add_epoch(_epoch(1, 0.9))    # the window keeps serving its timers meanwhile
         qtbot.waitUntil(lambda: bool(ticks), timeout=5000)
         release.set()
-    last = str(app_module.app_settings().value("model/last") or "")
+    last = Settings().last_model or ""
     assert last.endswith("last-trained.npz") and "trained just now" in window.model_label.text()
     x = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
     np.testing.assert_allclose(load_model(last).predict_proba(x), window.model.predict_proba(x), atol=1e-6)
 
 
 def test_a_failed_autosave_is_reported_and_the_trained_model_still_used(window, qtbot, monkeypatch, model_path):
-    import mnist_gui.ui.worker as worker_module
+    import mnist_gui.jobs as jobs_module
     from mnist_gui.errors import ModelFileError
 
     def failing_save(model, path):
         raise ModelFileError(f"{path}: disk full")
 
-    monkeypatch.setattr(worker_module, "save_model", failing_save)
-    before = app_module.app_settings().value("model/last")
+    monkeypatch.setattr(jobs_module, "save_model", failing_save)
+    before = Settings().last_model
     set_fields(window, **QUICK)
     with qtbot.waitSignal(window.training_finished, timeout=30000):
-        window.start_training(window.panel._config)
+        window.start_training(window.panel.config())
     assert "trained just now" in window.model_label.text()
     assert "could not keep a copy" in window.statusBar().currentMessage()
-    assert app_module.app_settings().value("model/last") == before
+    assert Settings().last_model == before
 
 
 def test_which_runs_the_window_keeps():
     from mnist_gui.training import TrainingFinished
-    from mnist_gui.ui.worker import window_keeps
+    from mnist_gui.state.models import keeps as window_keeps
 
     def run(status, epochs):
         return TrainingFinished(status=status, reason="", epochs_completed=epochs, test_accuracy=0.9,
@@ -535,3 +538,34 @@ def test_which_runs_the_window_keeps():
     assert not window_keeps(run("stopped", 0), has_model=True)     # the old model is likely better
     assert window_keeps(run("stopped", 0), has_model=False)        # better than nothing
     assert not window_keeps(run("diverged", 2), has_model=False)
+
+
+def test_the_panel_and_the_command_line_accept_the_same_runs(window):
+    # One table of limits (training.BOUNDS) for both: the panel used to cap epochs at 100,000 while
+    # validate() accepted more, and mapped errors back to fields by their wording.
+    from mnist_gui.errors import ConfigError
+
+    for text, ok in (("100000", True), ("100001", False), ("0", False)):
+        set_fields(window, epochs=text)
+        try:
+            TrainingConfig(epochs=int(text)).validate()
+            cli_ok = True
+        except ConfigError as exc:
+            cli_ok = False
+            assert exc.field == "epochs"
+        assert (window.panel.config() is not None) == ok == cli_ok, text
+        assert ("epochs" in window.panel.errors()) == (not ok)
+    set_fields(window, epochs="3", hidden="200000,200000")   # only validate() can see this one
+    assert set(window.panel.errors()) == {"hidden"} and "GiB" in window.panel.errors()["hidden"]
+
+
+def test_a_damaged_settings_file_gives_defaults_not_a_dead_window(qtbot, model_path):
+    path = Path(Settings().folder) / "mnist-gui.ini"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deep = "[" * 5000 + "]" * 5000
+    path.write_text("[window]\ngeometry=hello\nmain_splitter=42\n[canvas]\npen_width=1e400\n"
+                    f"[training]\nfields={deep}\n[model]\nlast=\n[dataset]\npath=@Variant(garbage)\n")
+    assert Path(Settings()._s.fileName()) == path
+    window = open_window(qtbot, model_path)
+    assert window.pad.pen_width() == DrawingCanvas().pen_width()
+    assert window.panel.config() is not None and window.model is not None

@@ -30,8 +30,8 @@ from PySide6.QtGui import QImage
 
 from helpers import report_fuzz_outcomes
 from mnist_gui.errors import ImageError
-from mnist_gui.imagefile import MAX_PIXELS, load_image
-from mnist_gui.preprocess import preprocess_drawing
+from mnist_gui.ui.imagefile import MAX_PIXELS, load_image
+from mnist_gui.imaging.preprocess import preprocess_drawing
 
 PER_KIND = 100            # cases per kind; 12 kinds => 1,200 cases
 CASE_SECONDS = 1.0        # hard limit per case (typical: well under 10 ms)
@@ -326,7 +326,7 @@ def test_valid_pictures_of_random_size_mode_and_content(tmp_path):
 # ------------------------------------------------------------------------------------------- CLI
 def test_cli_predict_not_an_image(tmp_path):
     from mnist_gui.model import Model, Normalization
-    from mnist_gui.modelfile import save_model
+    from mnist_gui.model.file import save_model
     from mnist_gui.nn import build_mlp
 
     model = tmp_path / "model.npz"

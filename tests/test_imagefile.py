@@ -1,4 +1,4 @@
-"""Tests for mnist_gui.imagefile: every kind of picture becomes the same ink-high array."""
+"""Tests for mnist_gui.ui.imagefile: every kind of picture becomes the same ink-high array."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtGui import QImage
 
 from mnist_gui.errors import ImageError
-from mnist_gui.imagefile import MAX_PIXELS, load_image
-from mnist_gui.preprocess import preprocess_drawing
+from mnist_gui.ui.imagefile import MAX_PIXELS, load_image
+from mnist_gui.imaging.preprocess import preprocess_drawing
 from test_preprocess import PATHS, correlation, render_path
 
 
@@ -166,7 +166,7 @@ def test_needs_no_qapplication(tmp_path, ink):
     path = save(rgba, tmp_path / "d.png")
     code = (
         "import sys\n"
-        "from mnist_gui.imagefile import load_image\n"
+        "from mnist_gui.ui.imagefile import load_image\n"
         f"a = load_image({path!r})\n"
         "from PySide6.QtCore import QCoreApplication\n"
         "assert QCoreApplication.instance() is None\n"

@@ -7,7 +7,7 @@ central differences are accurate to ~1e-7 and a wrong gradient cannot hide in fl
 import numpy as np
 import pytest
 
-from mnist_gui.nn import Dense, Dropout, LeakyReLU, Network, ReLU, Sigmoid, SoftmaxCrossEntropy, Tanh, build_mlp
+from mnist_gui.nn import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, SoftmaxCrossEntropy, Tanh, build_mlp
 
 RNG = np.random.default_rng(1234)
 
@@ -178,3 +178,16 @@ def test_network_clone_is_independent_and_keeps_flat_views():
     twin.flat_params[:] = 0
     assert net.flat_params.any()
     np.testing.assert_array_equal(net.clone().logits(x), net.logits(x))
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
+def test_inference_pass_matches_the_training_pass_and_touches_no_state(activation):
+    # The one stateless forward pass (Network.infer, used by predictions and the model-file check)
+    # computes what the layer pipeline computes, with or without BLAS, and leaves its buffers alone.
+    net = build_mlp((784, 32, 16, 10), activation=activation, dropout=0.3, seed=3)
+    x = RNG.standard_normal((5, 784)).astype(np.float32)
+    expected = net.forward(x, training=False).copy()
+    buffers = [dict(layer._buf._arrays) for layer in net.layers]
+    for blas in (True, False):
+        np.testing.assert_allclose(net.infer(x, blas=blas), expected, rtol=1e-5, atol=1e-6)
+    assert [dict(layer._buf._arrays) for layer in net.layers] == buffers

@@ -35,7 +35,7 @@ import pytest
 from helpers import report_fuzz_outcomes
 from mnist_gui.errors import ModelFileError
 from mnist_gui.model import Model, Normalization
-from mnist_gui.modelfile import load_model, save_model
+from mnist_gui.model.file import load_model, save_model
 from mnist_gui.nn import build_mlp
 
 PER_KIND = 100            # cases per mutation kind; 13 kinds => 1,300 cases
@@ -381,7 +381,7 @@ def test_metadata_json_and_fields(tmp_path, entries):
             else:
                 meta[field] = rng.choice(FIELD_VALUES)
             return rezip(with_meta(entries, json.dumps(meta)))
-        if what == 6:   # normalisation details
+        if what == 6:   # normalization details
             meta = dict(good)
             meta["normalization"] = {"mean": rng.choice([0, 0.1307, -1e30, 1e300, "0", None, [], 10**400]),
                                      "std": rng.choice([1, 0.3081, 0, -1, 1e-300, 1e-45, "1", None, 10**400])}

@@ -10,7 +10,7 @@ import pytest
 
 from mnist_gui.errors import ModelFileError
 from mnist_gui.model import Model, Normalization
-from mnist_gui.modelfile import FORMAT_VERSION, load_model, save_model
+from mnist_gui.model.file import FORMAT_VERSION, load_model, save_model
 from mnist_gui.nn import build_mlp
 
 
@@ -73,7 +73,7 @@ def rewrite(tmp_path, mutate):
     (lambda a, m: m.__setitem__("architecture", [784, 16, 11]), "10 outputs"),
     (lambda a, m: m.__setitem__("architecture", "big"), "invalid architecture"),
     (lambda a, m: m.__setitem__("activation", "swish"), "unknown activation"),
-    (lambda a, m: m.__setitem__("normalization", {"mean": 0, "std": 0}), "normalisation"),
+    (lambda a, m: m.__setitem__("normalization", {"mean": 0, "std": 0}), "normalization"),
     (lambda a, m: a.__setitem__("W5", np.zeros(3, np.float32)), "unexpected arrays"),
     (lambda a, m: a.__setitem__("W0", np.zeros((784, 16), np.int32)), "dtype"),
 ])

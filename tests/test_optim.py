@@ -1,4 +1,4 @@
-"""Optimiser steps checked against values computed by hand from the textbook formulas."""
+"""Optimizer steps checked against values computed by hand from the textbook formulas."""
 
 import math
 
@@ -164,7 +164,7 @@ def test_rmsprop_many_steps_match_textbook():
 
 
 @pytest.mark.parametrize("name", ["adam", "rmsprop"])
-def test_float32_optimiser_follows_float64(name):
+def test_float32_optimizer_follows_float64(name):
     # The engine runs in float32: 500 steps of it stay within float32 rounding of the float64 run.
     runs = {}
     for dtype in (np.float64, np.float32):

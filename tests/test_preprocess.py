@@ -1,4 +1,4 @@
-"""Tests for mnist_gui.preprocess: MNIST-like output, stroke-width invariance, edge cases, polarity."""
+"""Tests for mnist_gui.imaging.preprocess: MNIST-like output, stroke-width invariance, edge cases, polarity."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from mnist_gui.preprocess import estimate_stroke_width, normalise_polarity, preprocess_drawing
+from mnist_gui.imaging.preprocess import estimate_stroke_width, normalize_polarity, preprocess_drawing
 from mnist_gui.resources_path import resource
 
 
@@ -173,9 +173,9 @@ def test_stroke_width_estimate_is_accurate():
 
 
 def plain_mnist_procedure(img: np.ndarray) -> np.ndarray:
-    """MNIST's own recipe without stroke-width normalisation, for comparison: crop, longer side to
+    """MNIST's own recipe without stroke-width normalization, for comparison: crop, longer side to
     20 px by area averaging, centre of mass to (14, 14)."""
-    from mnist_gui.preprocess import _resample
+    from mnist_gui.imaging.preprocess import _resample
 
     ys, xs = np.nonzero(img > 0.15 * img.max())
     crop = img[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32) / img.max()
@@ -202,7 +202,7 @@ def test_4px_pen_and_40px_marker_give_similar_inputs():
     print(f"4px vs 40px: correlation mean {np.mean(raw):.3f} (min {np.min(raw):.3f}), "
           f"after +-1px alignment mean {np.mean(aligned):.3f} (min {np.min(aligned):.3f}); "
           f"ink mass ratio {np.min(mass_ratio):.2f}-{np.max(mass_ratio):.2f}; "
-          f"MNIST recipe without width normalisation: mean {np.mean(plain):.3f} (min {np.min(plain):.3f})")
+          f"MNIST recipe without width normalization: mean {np.mean(plain):.3f} (min {np.min(plain):.3f})")
     assert np.mean(raw) > 0.9
     assert np.mean(raw) > np.mean(plain) + 0.1
     # The worst is the '1': a 2.6 px wide line, so a half-pixel difference in where the rounding of
@@ -296,7 +296,7 @@ def test_huge_canvas_is_fast_and_agrees_with_a_small_one():
 def test_polarity_dark_on_light_is_inverted():
     ink = render_path(PATHS["2"], 12)
     scan = (230 - ink.astype(int) * 200 // 255).astype(np.uint8)  # grey ink on off-white paper
-    out = normalise_polarity(scan)
+    out = normalize_polarity(scan)
     assert out.dtype == np.uint8 and out.shape == scan.shape
     assert out[0, 0] == 0 and out.max() == 255
     assert correlation(out, ink) > 0.99
@@ -304,14 +304,14 @@ def test_polarity_dark_on_light_is_inverted():
 
 def test_polarity_light_on_dark_is_kept():
     ink = render_path(PATHS["7"], 12)
-    np.testing.assert_array_equal(normalise_polarity(ink), ink)
+    np.testing.assert_array_equal(normalize_polarity(ink), ink)
 
 
 def test_polarity_background_noise_is_removed():
     rng = np.random.default_rng(1)
     ink = render_path(PATHS["3"], 12).astype(int)
     photo = np.clip(200 + rng.normal(0, 4, ink.shape) - ink * 0.6, 0, 255).astype(np.uint8)
-    out = normalise_polarity(photo)
+    out = normalize_polarity(photo)
     assert np.mean(out[ink == 0] == 0) > 0.99  # paper becomes black
     assert out.max() == 255
 
@@ -319,17 +319,17 @@ def test_polarity_background_noise_is_removed():
 def test_polarity_decided_by_border_even_if_ink_touches_it():
     ink = render_path([(0, 140), (279, 140)], 30)  # a stroke crossing the whole canvas
     light = 255 - ink
-    np.testing.assert_array_equal(normalise_polarity(light) > 127, ink > 127)
+    np.testing.assert_array_equal(normalize_polarity(light) > 127, ink > 127)
 
 
 def test_polarity_uniform_image_has_no_ink():
-    assert not normalise_polarity(np.full((50, 60), 200, np.uint8)).any()
-    assert preprocess_drawing(normalise_polarity(np.full((50, 60), 30, np.uint8))) is None
+    assert not normalize_polarity(np.full((50, 60), 200, np.uint8)).any()
+    assert preprocess_drawing(normalize_polarity(np.full((50, 60), 30, np.uint8))) is None
 
 
 def test_polarity_rejects_bad_shape():
     with pytest.raises(ValueError):
-        normalise_polarity(np.zeros((4, 4, 3), np.uint8))
+        normalize_polarity(np.zeros((4, 4, 3), np.uint8))
 
 
 def test_random_inputs_never_crash():

@@ -247,8 +247,8 @@ def test_closing_the_window_joins_the_training_thread_within_a_second(qtbot, qt_
     if moment == "paused":
         qtbot.mouseClick(window.findChild(QPushButton, "pauseButton"), Qt.MouseButton.LeftButton)
         qtbot.wait(100)
-        assert window.runner.worker.paused
-    thread = window.runner.thread
+        assert window.runner.paused
+    thread = window.runner.current_thread
     assert thread is not None and thread.isRunning()
 
     t0 = time.monotonic()
@@ -257,7 +257,7 @@ def test_closing_the_window_joins_the_training_thread_within_a_second(qtbot, qt_
     print(f"\nclose while {moment}: {seconds * 1000:.0f} ms", end=" ")
     assert seconds < QUIT_SECONDS, f"closing took {seconds:.2f}s"
     assert thread.isFinished() and not thread.isRunning()
-    assert window.runner.thread is None and not window.runner.is_busy()
+    assert window.runner.current_thread is None and not window.runner.is_busy()
     assert not threads_started_since(threads_before)
     qtbot.wait(50)   # let any late queued signal arrive: it must find nothing to do
     assert not [m for m in qt_messages if "QThread" in m or "Destroyed" in m], qt_messages

@@ -34,7 +34,7 @@ import time
 import numpy as np
 import pytest
 from helpers import threads_started_since
-from conftest import drag_stroke
+from helpers import drag_stroke
 
 FULL = (200, 1000, 50)
 REDUCED = (20, 100, 10)
@@ -124,18 +124,18 @@ class Soak:
         for _ in range(max(0, during - 1)):
             self.draw_one()
         self.click("pauseButton")
-        assert w.runner.worker.paused
+        assert w.runner.paused
         if during > 0:
             self.draw_one()   # predicting while paused
         value = w.panel.progress_bar.value()
         self.click("pauseButton")   # now "Resume"
-        assert not w.runner.worker.paused
+        assert not w.runner.paused
         self.wait_for_progress(above=value)
         with qtbot.waitSignal(w.training_finished, timeout=30000) as finished:
             self.click("stopButton")
         assert finished.args[0]["status"] == "stopped", finished.args[0]
         qtbot.waitUntil(lambda: not w.runner.is_busy(), timeout=10000)
-        assert w.runner.thread is None
+        assert w.runner.current_thread is None
         for _ in range(drawings - during):
             self.draw_one()
 
@@ -198,7 +198,7 @@ def test_gui_soak(qtbot, qt_messages, tmp_path, form):
     assert soak.drawings == drawings and soak.round_trips == round_trips
     window.close()
     qtbot.wait(50)
-    assert window.runner.thread is None and not threads_started_since(threads_baseline)
+    assert window.runner.current_thread is None and not threads_started_since(threads_baseline)
     assert not [m for m in qt_messages if "QThread" in m or "Destroyed" in m], qt_messages
 
     after = rss[warm_up:]

@@ -8,7 +8,7 @@ import pytest
 from helpers import random_data, small_mnist
 from mnist_gui.errors import ConfigError
 from mnist_gui.training import (BatchProgress, EpochResult, TrainingConfig, TrainingControl, TrainingFinished,
-                                TrainingSession, split_validation, train)
+                                TrainingSession, drive, split_validation, train)
 
 
 def run_all(session, **kw):
@@ -17,7 +17,7 @@ def run_all(session, **kw):
 
 def test_short_real_training_reaches_stated_accuracy():
     # 20,000 real images, 3 epochs, about a second: measured 0.951-0.956 on the full test set
-    # over seeds 0-2; a broken gradient or optimiser lands far below 0.94.
+    # over seeds 0-2; a broken gradient or optimizer lands far below 0.94.
     data = small_mnist(22000, 10000)
     cfg = TrainingConfig(hidden=(128,), epochs=3, val_size=2000, normalization="standard",
                          schedule="cosine", lr=2e-3)
@@ -249,3 +249,39 @@ def test_parse_hidden_refuses(text):
 
     with pytest.raises(ConfigError):
         parse_hidden(text)
+
+
+def test_train_after_abandon_returns_no_final_event():
+    # An abandoned session ends without TrainingFinished; train() used to trip an assertion on that.
+    data = random_data(2000, 50)
+    control = TrainingControl()
+    control.abandon()
+    model, finished = train(TrainingConfig(hidden=(8,), epochs=2, val_size=100), data, control)
+    assert finished is None and model.describe().startswith("784-8-10")
+
+
+def test_drive_hands_every_event_on_and_returns_the_last():
+    data = random_data(600, 50)
+    session = TrainingSession(TrainingConfig(hidden=(8,), epochs=2, batch_size=100, val_size=100), data,
+                              progress_interval=0.0)
+    seen = []
+    last = drive(session.run(), seen.append)
+    assert last is seen[-1] and isinstance(last, TrainingFinished)
+    assert [type(e).__name__ for e in seen].count("EpochResult") == 2 and len(seen) == 2 * 5 + 2 + 1
+
+
+def test_every_refusal_names_its_setting():
+    cases = {"lr": dict(lr=0.0), "batch_size": dict(batch_size=-1), "epochs": dict(epochs=100_001),
+             "l2": dict(l2=-1.0), "dropout": dict(dropout=1.0), "momentum": dict(momentum=1.0),
+             "seed": dict(seed=-1), "val_size": dict(val_size=-1), "limit": dict(limit=0),
+             "hidden": dict(hidden=(0,)), "activation": dict(activation="swish"),
+             "optimizer": dict(optimizer="lbfgs"), "schedule": dict(schedule="linear"), "init": dict(init="zeros"),
+             "normalization": dict(normalization="minmax")}
+    for field, kwargs in cases.items():
+        with pytest.raises(ConfigError) as info:
+            TrainingConfig(**kwargs).validate()
+        assert info.value.field == field, (field, str(info.value))
+    with pytest.raises(ConfigError) as info:
+        TrainingConfig(hidden=(200000, 200000)).validate()
+    assert info.value.field == "hidden" and "GiB" in str(info.value)
+    TrainingConfig(epochs=100_000).validate()   # the cap itself is allowed

@@ -1,4 +1,4 @@
-"""The training worker: signals in order, throttled progress, pause/resume/stop, clean joins, failures."""
+"""The job runner: signals in order, throttled progress, pause/resume/stop, clean joins, failures."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from helpers import threads_started_since
 from mnist_gui.errors import ConfigError, DatasetError
 from mnist_gui.training import BatchProgress, EpochResult, TrainingConfig
-from mnist_gui.ui.worker import (DatasetLoaded, TrainingOutcome, TrainingRunner, TrainingStarted, TrainingWorker,
-                                 WeightsSnapshot)
+from mnist_gui.jobs import (DatasetLoaded, LoadDataset, Train, TrainingOutcome, TrainingStarted, WeightsSnapshot)
+from mnist_gui.ui.worker import TrainingRunner
 
 SMALL = TrainingConfig(hidden=(32,), epochs=2, limit=3000, val_size=1000)
 # Many small batches, so a run lasts long enough to be paused or stopped in the middle.
@@ -27,15 +27,14 @@ def data():
 
 
 class Recorder:
-    """Connects to every worker signal and keeps (name, payload, time) in arrival order."""
+    """Connects to every signal of the runner and keeps (name, payload, time) in arrival order."""
 
-    NAMES = ("dataset_ready", "training_started", "progress", "snapshot", "epoch_finished", "finished",
-             "failed", "done")
-
-    def __init__(self, worker: TrainingWorker) -> None:
+    def __init__(self, runner: TrainingRunner) -> None:
         self.events: list[tuple[str, object, float]] = []
-        for name in self.NAMES:
-            getattr(worker, name).connect(lambda *args, n=name: self.events.append(
+        names = TrainingRunner.signal_names()
+        assert len(names) == 8 and names[-1] == "done"
+        for name in names:
+            getattr(runner, name).connect(lambda *args, n=name: self.events.append(
                 (n, args[0] if args else None, time.perf_counter())))
 
     def of(self, name: str) -> list:
@@ -45,19 +44,29 @@ class Recorder:
         return [n for n, _, _ in self.events]
 
 
-def run(qtbot, worker: TrainingWorker, timeout: int = 20000) -> tuple[TrainingRunner, Recorder]:
+def train_job(config, data=None, dataset_path=None) -> Train:
+    return Train(config, LoadDataset(dataset_path, data))
+
+
+def run(qtbot, job, timeout: int = 20000) -> tuple[TrainingRunner, Recorder]:
     runner = TrainingRunner()
-    rec = Recorder(worker)
-    with qtbot.waitSignal(worker.done, timeout=timeout):
-        runner.start(worker)
-    qtbot.waitUntil(lambda: not runner.is_busy(), timeout=5000)
+    rec = Recorder(runner)
+    with qtbot.waitSignal(runner.done, timeout=timeout):
+        runner.run(job)
+    assert not runner.is_busy()          # by ``done`` the job's thread has been joined
+    return runner, rec
+
+
+def start(job) -> tuple[TrainingRunner, Recorder]:
+    runner = TrainingRunner()
+    rec = Recorder(runner)
+    runner.run(job)
     return runner, rec
 
 
 def test_a_run_reports_everything_in_order_and_joins_its_thread(qtbot, data):
     threads_before = set(threading.enumerate())
-    worker = TrainingWorker(SMALL, data=data)
-    runner, rec = run(qtbot, worker)
+    runner, rec = run(qtbot, train_job(SMALL, data))
     names = rec.names()
     assert names[0] == "training_started" and names[-2:] == ["finished", "done"]
     assert "dataset_ready" not in names            # the data were given: nothing loaded
@@ -71,14 +80,13 @@ def test_a_run_reports_everything_in_order_and_joins_its_thread(qtbot, data):
     assert outcome.result.test_accuracy > 0.7
     assert outcome.model.predict_proba(data.test_images[:5]).shape == (5, 10)
     assert rec.of("progress")[-1].step == rec.of("progress")[-1].total_steps   # the last step always arrives
-    assert runner.thread is None and not runner.is_running()
+    assert runner.current_thread is None and not runner.is_running()
     assert not threads_started_since(threads_before)
 
 
 def test_progress_is_throttled_and_each_tick_carries_the_current_weights(qtbot, data):
-    worker = TrainingWorker(TrainingConfig(hidden=(32,), epochs=1, batch_size=8, limit=20000, val_size=1000),
-                            data=data)
-    _, rec = run(qtbot, worker)
+    _, rec = run(qtbot, train_job(TrainingConfig(hidden=(32,), epochs=1, batch_size=8, limit=20000, val_size=1000),
+                                  data))
     times = [t for n, _, t in rec.events if n == "progress"]
     batches = rec.of("progress")[-1].total_steps
     assert batches == 2500 and len(times) < batches / 10
@@ -102,9 +110,7 @@ def test_progress_is_throttled_and_each_tick_carries_the_current_weights(qtbot, 
 
 
 def test_the_dataset_is_loaded_in_the_worker_thread(qtbot):
-    worker = TrainingWorker(None)   # config None: only load (and check) the dataset
-    seen = []
-    worker.dataset_ready.connect(lambda loaded: seen.append(loaded))
+    job = LoadDataset(None)   # only load (and check) the dataset
     gui_thread = threading.get_ident()
     loader_threads = []
     import mnist_gui.data as data_module
@@ -116,19 +122,17 @@ def test_the_dataset_is_loaded_in_the_worker_thread(qtbot):
 
     data_module.load_mnist = spy
     try:
-        run(qtbot, worker)
+        _, rec = run(qtbot, job)
     finally:
         data_module.load_mnist = original
+    seen = rec.of("dataset_ready")
     assert loader_threads and loader_threads[0] != gui_thread
     assert isinstance(seen[0], DatasetLoaded) and seen[0].path is None
     assert seen[0].data.train_images.shape == (60000, 784)
 
 
 def test_pause_holds_training_and_resume_finishes_it(qtbot, data):
-    worker = TrainingWorker(LONG, data=data)
-    runner = TrainingRunner()
-    rec = Recorder(worker)
-    runner.start(worker)
+    runner, rec = start(train_job(LONG, data))
     qtbot.waitUntil(lambda: len(rec.of("progress")) >= 2, timeout=10000)
     runner.pause()
     qtbot.wait(150)                     # at most one batch finishes after the pause
@@ -144,15 +148,11 @@ def test_pause_holds_training_and_resume_finishes_it(qtbot, data):
 
 
 def test_stop_takes_effect_within_a_batch_and_still_reports_test_metrics(qtbot, data):
-    worker = TrainingWorker(LONG, data=data)
-    runner = TrainingRunner()
-    rec = Recorder(worker)
-    runner.start(worker)
+    runner, rec = start(train_job(LONG, data))
     qtbot.waitUntil(lambda: len(rec.of("progress")) >= 2, timeout=10000)
     t0 = time.perf_counter()
-    runner.stop()
-    with qtbot.waitSignal(worker.done, timeout=10000):
-        pass
+    with qtbot.waitSignal(runner.done, timeout=10000):
+        runner.stop()
     assert time.perf_counter() - t0 < 2.0
     result = rec.of("finished")[0].result
     assert result.status == "stopped" and 0.0 <= result.test_accuracy <= 1.0
@@ -162,17 +162,14 @@ def test_stop_takes_effect_within_a_batch_and_still_reports_test_metrics(qtbot, 
 
 def test_shutdown_mid_run_joins_at_once_and_reports_nothing_more(qtbot, data):
     threads_before = set(threading.enumerate())
-    worker = TrainingWorker(LONG, data=data)
-    runner = TrainingRunner()
-    rec = Recorder(worker)
-    runner.start(worker)
+    runner, rec = start(train_job(LONG, data))
     qtbot.waitUntil(lambda: len(rec.of("progress")) >= 2, timeout=10000)
-    thread = runner.thread
+    thread = runner.current_thread
     runner.pause()                      # even a paused run must wake up and leave
     t0 = time.perf_counter()
     runner.shutdown()
     assert time.perf_counter() - t0 < 1.0
-    assert not thread.isRunning() and runner.thread is None
+    assert not thread.isRunning() and runner.current_thread is None
     qtbot.wait(50)
     assert not rec.of("finished")       # abandoned: no test evaluation, no result
     assert not threads_started_since(threads_before)
@@ -181,16 +178,14 @@ def test_shutdown_mid_run_joins_at_once_and_reports_nothing_more(qtbot, data):
 
 def test_a_bad_dataset_fails_cleanly(qtbot, tmp_path):
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"not an idx file")
-    worker = TrainingWorker(SMALL, dataset_path=str(tmp_path))
-    runner, rec = run(qtbot, worker)
+    runner, rec = run(qtbot, train_job(SMALL, dataset_path=str(tmp_path)))
     assert rec.names()[-2:] == ["failed", "done"]
     assert isinstance(rec.of("failed")[0], DatasetError)
     assert not runner.is_running()
 
 
 def test_an_impossible_config_fails_cleanly(qtbot, data):
-    worker = TrainingWorker(TrainingConfig(hidden=(16,), epochs=1, val_size=70000), data=data)
-    _, rec = run(qtbot, worker)
+    _, rec = run(qtbot, train_job(TrainingConfig(hidden=(16,), epochs=1, val_size=70000), data))
     assert isinstance(rec.of("failed")[0], ConfigError)
     assert "validation size" in str(rec.of("failed")[0])
 
@@ -198,8 +193,7 @@ def test_an_impossible_config_fails_cleanly(qtbot, data):
 def test_a_new_run_can_start_right_after_the_previous_one(qtbot, data):
     runner = TrainingRunner()
     for _ in range(3):
-        worker = TrainingWorker(TrainingConfig(hidden=(8,), epochs=1, limit=500, val_size=100), data=data)
-        with qtbot.waitSignal(worker.done, timeout=10000):
-            runner.start(worker)
+        with qtbot.waitSignal(runner.done, timeout=10000):
+            runner.train(TrainingConfig(hidden=(8,), epochs=1, limit=500, val_size=100), data=data)
     qtbot.waitUntil(lambda: not runner.is_busy(), timeout=5000)
     assert not runner.is_running()

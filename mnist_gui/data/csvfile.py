@@ -30,13 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from mnist_gui.data._files import reading
+from mnist_gui.digits import PIXELS
 from mnist_gui.errors import DatasetError
 
 __all__ = ["read_csv", "N_COLUMNS"]
 
-N_PIXELS = 28 * 28
 #: Columns per row: the label, then the pixels.
-N_COLUMNS = 1 + N_PIXELS
+N_COLUMNS = 1 + PIXELS
 
 _LETTER = re.compile(rb"[A-Za-z]")
 _INTEGER = re.compile(rb"[+-]?[0-9]+")
@@ -73,7 +73,7 @@ def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         n_header = first.count(b",") + 1
         if n_header != N_COLUMNS:
             raise DatasetError(f"{name}: line {first_index + 1}: the header has {n_header} "
-                               f"columns, expected {N_COLUMNS} (label + {N_PIXELS} pixels)"
+                               f"columns, expected {N_COLUMNS} (label + {PIXELS} pixels)"
                                f"{_unlabelled_hint(n_header)}")
         skip = first_index + 1
 
@@ -144,7 +144,7 @@ def _parse_careful(data: bytes, skip: int, name: str) -> np.ndarray:
         count = line.count(b",") + 1
         if count != N_COLUMNS:
             raise DatasetError(f"{name}: line {lineno}: {count} values, expected {N_COLUMNS} "
-                               f"(label + {N_PIXELS} pixels){_unlabelled_hint(count)}")
+                               f"(label + {PIXELS} pixels){_unlabelled_hint(count)}")
         # np.fromstring is lenient (a blank field or a lone "+" reads as 0), so it only gets
         # lines already proven to be exactly 785 optionally signed whole numbers.
         if _SPACE.search(line):
@@ -196,6 +196,6 @@ def _line_of_row(data: bytes, skip: int, row: int) -> int:
 
 
 def _unlabelled_hint(count: int) -> str:
-    if count == N_PIXELS:
+    if count == PIXELS:
         return "; it seems to have no label column (like Kaggle's unlabelled test.csv)"
     return ""

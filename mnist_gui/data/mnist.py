@@ -28,13 +28,12 @@ import numpy as np
 
 from mnist_gui.data.csvfile import read_csv
 from mnist_gui.data.idx import read_idx
+from mnist_gui.digits import PIXELS, SIDE
 from mnist_gui.errors import DatasetError
 from mnist_gui.resources_path import resource
 
 __all__ = ["MnistData", "load_mnist", "load_bundled", "content_checksum", "BUNDLED_SOURCE"]
 
-IMAGE_SIDE = 28
-N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 BUNDLED_SOURCE = "bundled MNIST (resources)"
 
 # (role, canonical file stem) in checksum order.
@@ -66,8 +65,8 @@ class MnistData:
     def __post_init__(self) -> None:
         for images, labels, which in ((self.train_images, self.train_labels, "train"),
                                       (self.test_images, self.test_labels, "test")):
-            if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != N_PIXELS:
-                raise ValueError(f"{which}_images must be (N, {N_PIXELS}) uint8, "
+            if images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != PIXELS:
+                raise ValueError(f"{which}_images must be (N, {PIXELS}) uint8, "
                                  f"got {images.shape} {images.dtype}")
             if labels.dtype != np.uint8 or labels.shape != (images.shape[0],):
                 raise ValueError(f"{which}_labels must be ({images.shape[0]},) uint8, "
@@ -83,6 +82,16 @@ class MnistData:
         # Copies: the data set freezes its arrays, and must not freeze the caller's.
         arrays = {role: np.array(a, copy=True) for (role, _), a in zip(_PARTS, given)}
         return _assemble(source, arrays, {role: source for role, _ in _PARTS})
+
+    def subset(self, n_train: int, n_test: int | None = None) -> MnistData:
+        """The first ``n_train`` training and ``n_test`` test images (all of them if None), as views.
+
+        A subset has no content checksum of its own (``""``): it is not what the parent's describes.
+        """
+        n_test = self.n_test if n_test is None else n_test
+        return MnistData(self.train_images[:n_train], self.train_labels[:n_train], self.test_images[:n_test],
+                         self.test_labels[:n_test], f"{self.source} (first {min(n_train, self.n_train):,} "
+                         f"train / {min(n_test, self.n_test):,} test images)", "")
 
     @property
     def n_train(self) -> int:
@@ -278,9 +287,9 @@ def _assemble(source: str, arrays: dict[str, np.ndarray], files: dict[str, str],
             raise DatasetError(f"{files[role]}: {role} must be unsigned bytes (uint8), "
                                f"the file holds {a.dtype}")
         if role.endswith("images"):
-            if a.ndim == 3 and a.shape[1:] == (IMAGE_SIDE, IMAGE_SIDE):
-                a = a.reshape(a.shape[0], N_PIXELS)
-            elif not (a.ndim == 2 and a.shape[1] == N_PIXELS):
+            if a.ndim == 3 and a.shape[1:] == (SIDE, SIDE):
+                a = a.reshape(a.shape[0], PIXELS)
+            elif not (a.ndim == 2 and a.shape[1] == PIXELS):
                 raise DatasetError(f"{files[role]}: {role} must be 28x28, the file holds "
                                    f"shape {'x'.join(map(str, a.shape))}")
         else:
@@ -312,8 +321,8 @@ def _canonical_digest(array: np.ndarray) -> str:
     """sha256 of a uint8 array written as a canonical uncompressed IDX file: images as Nx28x28,
     labels as N. For a file that parsed as exactly that, it equals the sha256 of its content."""
     dims = array.shape
-    if array.ndim == 2 and dims[1] == N_PIXELS:
-        dims = (dims[0], IMAGE_SIDE, IMAGE_SIDE)
+    if array.ndim == 2 and dims[1] == PIXELS:
+        dims = (dims[0], SIDE, SIDE)
     header = struct.pack(f">BBBB{len(dims)}I", 0, 0, 0x08, len(dims), *dims)
     digest = hashlib.sha256(header)
     digest.update(np.ascontiguousarray(array).data)

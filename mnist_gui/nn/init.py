@@ -1,4 +1,4 @@
-"""Weight initialisers: keep the variance of activations steady from layer to layer.
+"""Weight initializers: keep the variance of activations steady from layer to layer.
 
 * He (Kaiming) normal, ``std = sqrt(2 / fan_in)``: for the ReLU family, which zeroes half its
   inputs and so halves the variance; the factor 2 gives it back.
@@ -8,31 +8,36 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Callable
 
-INITIALISERS = ("he", "xavier")
+import numpy as np
 
 
 def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    """He normal initialisation for a (fan_in, fan_out) weight matrix, float32."""
+    """He normal initialization for a (fan_in, fan_out) weight matrix, float32."""
     std = np.sqrt(2.0 / fan_in)
     return (rng.standard_normal((fan_in, fan_out), dtype=np.float32) * np.float32(std)).astype(np.float32)
 
 
 def xavier_uniform(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    """Xavier/Glorot uniform initialisation for a (fan_in, fan_out) weight matrix, float32."""
+    """Xavier/Glorot uniform initialization for a (fan_in, fan_out) weight matrix, float32."""
     limit = np.float32(np.sqrt(6.0 / (fan_in + fan_out)))
     return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
 
 
+#: name -> function(fan_in, fan_out, rng) returning the weight matrix.
+INITIALIZERS: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {
+    "he": he_normal, "xavier": xavier_uniform}
+
+
 def default_init_for(activation: str) -> str:
-    """The initialiser that suits an activation: He for the ReLU family, Xavier otherwise."""
+    """The initializer that suits an activation: He for the ReLU family, Xavier otherwise."""
     return "he" if activation in ("relu", "leaky_relu") else "xavier"
 
 
-def initialise(name: str, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
-    if name == "he":
-        return he_normal(fan_in, fan_out, rng)
-    if name == "xavier":
-        return xavier_uniform(fan_in, fan_out, rng)
-    raise ValueError(f"unknown initialiser {name!r} (choose from {', '.join(INITIALISERS)})")
+def initialize(name: str, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
+    try:
+        make = INITIALIZERS[name]
+    except KeyError:
+        raise ValueError(f"unknown initializer {name!r} (choose from {', '.join(INITIALIZERS)})") from None
+    return make(fan_in, fan_out, rng)

@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from mnist_gui.nn.init import initialise
+from mnist_gui.nn.init import initialize
 
 
 class _Buffers:
@@ -59,6 +59,15 @@ class Layer:
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         raise NotImplementedError
 
+    def infer(self, x: np.ndarray, blas: bool = True) -> np.ndarray:
+        """Inference output for ``x`` in a new array, touching no state: safe from any thread, even
+        while another thread trains or evaluates this layer. An element-wise layer computes the same
+        function as :meth:`forward` (which calls :meth:`_apply` too)."""
+        return self._apply(x, np.empty_like(x))
+
+    def _apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def describe(self) -> str:
         return type(self).__name__
 
@@ -82,7 +91,7 @@ class Dense(Layer):
         super().__init__()
         rng = rng if rng is not None else np.random.default_rng(0)
         self.n_in, self.n_out = n_in, n_out
-        self.params = {"W": initialise(init, n_in, n_out, rng), "b": np.zeros(n_out, dtype=np.float32)}
+        self.params = {"W": initialize(init, n_in, n_out, rng), "b": np.zeros(n_out, dtype=np.float32)}
         self.grads = {"W": np.zeros((n_in, n_out), np.float32), "b": np.zeros(n_out, np.float32)}
         self._x: np.ndarray | None = None
 
@@ -92,6 +101,18 @@ class Dense(Layer):
         np.matmul(x, self.params["W"], out=out)
         out += self.params["b"]
         return out
+
+    def infer(self, x: np.ndarray, blas: bool = True) -> np.ndarray:
+        """``x @ W + b``; with ``blas=False`` in NumPy's own loop in the calling thread, not BLAS.
+
+        The GUI predicts one drawing at a time while a training thread keeps the BLAS threads busy. A
+        one-row product handed to the threaded BLAS then waits for them: for 784-1024-1024-10 we measured
+        a median of 9 ms and a 95th percentile of 145 ms, against 0.4 ms idle. ``np.einsum`` (without
+        ``optimize``) runs in the calling thread: 0.4 ms, busy or not.
+        """
+        product = x @ self.params["W"] if blas else np.einsum("ni,ij->nj", x, self.params["W"])
+        product += self.params["b"]
+        return product
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         x = self._x
@@ -111,10 +132,11 @@ class ReLU(Layer):
     """``max(x, 0)``; its gradient passes where the output is positive."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        out = self._buf.get("out", x.shape, x.dtype)
-        np.maximum(x, 0, out=out)
-        self._y = out
-        return out
+        self._y = self._apply(x, self._buf.get("out", x.shape, x.dtype))
+        return self._y
+
+    def _apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0, out=out)
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         mask = self._buf.get("mask", grad.shape, np.bool_)
@@ -133,11 +155,12 @@ class LeakyReLU(Layer):
         self.alpha = np.float32(alpha)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        out = self._buf.get("out", x.shape, x.dtype)
+        self._y = self._apply(x, self._buf.get("out", x.shape, x.dtype))
+        return self._y
+
+    def _apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         np.multiply(x, self.alpha, out=out)
-        np.maximum(x, out, out=out)  # for 0 < alpha < 1, max(x, alpha*x) is the leaky ReLU
-        self._y = out
-        return out
+        return np.maximum(x, out, out=out)  # for 0 < alpha < 1, max(x, alpha*x) is the leaky ReLU
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         factor = self._buf.get("factor", grad.shape, grad.dtype)
@@ -152,10 +175,11 @@ class Tanh(Layer):
     """Hyperbolic tangent; derivative ``1 - y**2`` computed from the stored output."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        out = self._buf.get("out", x.shape, x.dtype)
-        np.tanh(x, out=out)
-        self._y = out
-        return out
+        self._y = self._apply(x, self._buf.get("out", x.shape, x.dtype))
+        return self._y
+
+    def _apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.tanh(x, out=out)
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         s = self._buf.get("s", grad.shape, grad.dtype)
@@ -169,13 +193,15 @@ class Sigmoid(Layer):
     """Logistic sigmoid ``1 / (1 + exp(-x))``; derivative ``y * (1 - y)``."""
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        out = self._buf.get("out", x.shape, x.dtype)
+        self._y = self._apply(x, self._buf.get("out", x.shape, x.dtype))
+        return self._y
+
+    def _apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         # Computed as 0.5 * (1 + tanh(x / 2)): same function, no overflow warning for large |x|.
         np.multiply(x, np.float32(0.5), out=out)
         np.tanh(out, out=out)
         out += np.float32(1.0)
         out *= np.float32(0.5)
-        self._y = out
         return out
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
@@ -211,6 +237,9 @@ class Dropout(Layer):
         out = self._buf.get("out", x.shape, x.dtype)
         np.multiply(x, keep, out=out)
         return out
+
+    def infer(self, x: np.ndarray, blas: bool = True) -> np.ndarray:
+        return x   # the identity at inference (inverted dropout scales while training instead)
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         if self._active:

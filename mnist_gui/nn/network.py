@@ -1,6 +1,6 @@
 """A feed-forward network: a list of layers, with every parameter packed into one flat vector.
 
-Packing matters for speed: an optimiser step over a (P,) vector is a few NumPy calls in total,
+Packing matters for speed: an optimizer step over a (P,) vector is a few NumPy calls in total,
 instead of a few calls per parameter array. Each layer's ``params``/``grads`` entries become views
 into ``Network.flat_params`` / ``Network.flat_grads``, so layers keep working unchanged.
 """
@@ -100,6 +100,13 @@ class Network:
         correct = int(np.count_nonzero(np.argmax(logits, axis=1) == labels))
         self.backward(self.loss.backward())
         return loss, correct
+
+    def infer(self, x: np.ndarray, blas: bool = True) -> np.ndarray:
+        """Logits for ``x``, stateless (new arrays, no layer buffers): safe while another thread uses
+        this network; ``blas=False`` keeps every product in the calling thread (see ``Dense.infer``)."""
+        for layer in self.layers:
+            x = layer.infer(x, blas)
+        return x
 
     def logits(self, x: np.ndarray, chunk: int = 2048) -> np.ndarray:
         """Inference logits for (N, in) inputs, in chunks to bound memory; returns a new array."""

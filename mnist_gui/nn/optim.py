@@ -1,4 +1,4 @@
-"""Optimisers that update the network's flat parameter vector in place.
+"""Optimizers that update the network's flat parameter vector in place.
 
 All state (velocities, moment estimates) and one scratch vector are allocated once, at
 construction; a step is a fixed handful of NumPy calls over the whole parameter vector.

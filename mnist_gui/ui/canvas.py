@@ -299,7 +299,8 @@ class DrawingCanvas(QWidget):
 
 
 class DrawingPad(QGroupBox):
-    """The canvas with its tools underneath: pen width, Undo, Clear."""
+    """The canvas with its tools underneath: pen width, Undo, Clear. The window talks to the pad through
+    :attr:`canvas` and :meth:`set_pen_width` / :meth:`pen_width`, not through its tools."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Draw a digit", parent)
@@ -328,3 +329,10 @@ class DrawingPad(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.canvas, 1)
         layout.addLayout(tools)
+
+    def pen_width(self) -> int:
+        return self.canvas.pen_width()
+
+    def set_pen_width(self, width: int) -> None:
+        """Set the pen (clamped to the slider's range), slider and canvas alike."""
+        self.pen_slider.setValue(int(width))

@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGraphicsItem, QGroupBox, QHBoxLayout, QWidget
 
 from mnist_gui.training import BatchProgress, EpochResult
+from mnist_gui.ui.plot_style import FOREGROUND, style_axes
 
 FLUSH_INTERVAL_MS = 100   # 10 repaints a second, in step with the worker's progress signals
 ACCURACY_STAGGER_MS = 30  # an epoch end repaints the loss plot, then the accuracy plot this much later
@@ -46,9 +47,10 @@ def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, in
     plot.setObjectName(name)
     plot.setMinimumSize(220, 170)
     item = plot.getPlotItem()
-    item.setTitle(title, size="11pt")
-    item.setLabel("bottom", "epoch")
-    item.setLabel("left", y_label)
+    style_axes(item)
+    item.setTitle(title, size="11pt", color=FOREGROUND)
+    item.setLabel("bottom", "epoch", color=FOREGROUND)
+    item.setLabel("left", y_label, color=FOREGROUND)
     item.showGrid(x=True, y=True, alpha=0.2)
     # With the grid on, each axis spans the whole view, so any change inside it (the batch curve,
     # ten times a second) replayed both axes' pictures: 9-10 ms per repaint of a plot, most of the
@@ -60,7 +62,7 @@ def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, in
     item.hideButtons()
     item.setClipToView(True)
     item.getViewBox().setMouseEnabled(x=False, y=False)
-    legend = item.legend = _Legend(offset=legend_offset, labelTextSize="9pt")   # what addLegend() does
+    legend = item.legend = _Legend(offset=legend_offset, labelTextSize="9pt", labelTextColor=FOREGROUND)   # what addLegend() does
     legend.setParentItem(item.vb)
     legend.setBrush(pg.mkBrush(255, 255, 255, 210))
     return plot
@@ -85,18 +87,20 @@ class TrainingPlots(QGroupBox):
         lp, ap = self.loss_plot.getPlotItem(), self.accuracy_plot.getPlotItem()
         # A 1 px (cosmetic) pen: the raster engine strokes a 1.5 px one about twice as slowly, and
         # this curve is the one repainted ten times a second.
-        self.batch_curve = lp.plot(pen=pg.mkPen(BATCH_COLOUR, width=1), name="batch (smoothed)")
+        self.batch_curve = lp.plot(pen=pg.mkPen(BATCH_COLOUR, width=1), name="batch (smoothed)", antialias=True)
         self.batch_curve.setDownsampling(auto=True, method="mean")
         self.train_loss_curve = lp.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
-                                        symbolBrush=TRAIN_COLOUR, symbolPen=None, name="train (epoch)")
+                                        symbolBrush=TRAIN_COLOUR, symbolPen=None, name="train (epoch)", antialias=True)
         self.val_loss_curve = lp.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
-                                      symbolBrush=VAL_COLOUR, symbolPen=None, name="validation")
+                                      symbolBrush=VAL_COLOUR, symbolPen=None, name="validation", antialias=True)
         self.train_acc_curve = ap.plot(pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
-                                       symbolBrush=TRAIN_COLOUR, symbolPen=None, name="train")
+                                       symbolBrush=TRAIN_COLOUR, symbolPen=None, name="train", antialias=True)
         self.val_acc_curve = ap.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
-                                     symbolBrush=VAL_COLOUR, symbolPen=None, name="validation")
+                                     symbolBrush=VAL_COLOUR, symbolPen=None, name="validation", antialias=True)
+        for curve in (self.train_loss_curve, self.val_loss_curve, self.train_acc_curve, self.val_acc_curve):
+            curve.scatter.setPen(FOREGROUND)   # the default outline, which the legend's samples draw with
         self.test_marker = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush(TEST_COLOUR),
-                                              pen=pg.mkPen("w", width=0.5), name="test")
+                                              pen=pg.mkPen("w", width=0.5), name="test", antialias=True)
         ap.addItem(self.test_marker)   # named, so the legend lists it
         # The test accuracy is written in the legend, which sits where no curve goes.
         self.test_label = next(label for sample, label in ap.legend.items if sample.item is self.test_marker)

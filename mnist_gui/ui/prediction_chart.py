@@ -8,13 +8,14 @@ pen and the learning network at display rate.
 from __future__ import annotations
 
 import html
-import time
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from mnist_gui.ui.plot_style import FOREGROUND, style_axes
 
 BAR_COLOUR = "#a9bcd9"
 TOP_COLOUR = "#2f6fd0"
@@ -27,7 +28,6 @@ class PredictionChart(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Prediction", parent)
         self._probs: np.ndarray | None = None
-        self.last_predict_ms = 0.0   # the last forward pass, for diagnostics
         self._hint = EMPTY_HINT
 
         self.digit_label = QLabel("?")
@@ -61,6 +61,7 @@ class PredictionChart(QGroupBox):
         self.plot.setMinimumSize(180, 160)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
+        style_axes(item)
         item.setMenuEnabled(False)
         item.hideButtons()
         item.setMouseEnabled(x=False, y=False)
@@ -72,7 +73,7 @@ class PredictionChart(QGroupBox):
         tick_font = QFont(self.font())
         tick_font.setPointSize(11)
         item.getAxis("bottom").setTickFont(tick_font)
-        item.setLabel("bottom", "digit")
+        item.setLabel("bottom", "digit", color=FOREGROUND)
         self._normal_brush = pg.mkBrush(BAR_COLOUR)
         self._top_brush = pg.mkBrush(TOP_COLOUR)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72,
@@ -120,9 +121,7 @@ class PredictionChart(QGroupBox):
         if image is None or model is None:
             self.set_probabilities(None)
             return None
-        t0 = time.perf_counter()
         probs = model.predict_proba_one(image)   # no BLAS: it would wait for a training thread's
-        self.last_predict_ms = (time.perf_counter() - t0) * 1e3
         if settled_ok and self._probs is not None and np.abs(self._probs - probs).max() < 5e-4:
             return None
         self.set_probabilities(probs)

@@ -12,7 +12,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-FIELD = 28
+from mnist_gui.digits import SIDE
+
 
 
 class DigitPreview(QWidget):
@@ -20,7 +21,7 @@ class DigitPreview(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(FIELD * 3, FIELD * 3)
+        self.setMinimumSize(SIDE * 3, SIDE * 3)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setToolTip("The 28x28 image the network receives: your drawing cropped, scaled to fit\n"
                         "20x20 and centred by its centre of mass, like the MNIST digits.")
@@ -28,7 +29,7 @@ class DigitPreview(QWidget):
         self._image = QImage()
 
     def sizeHint(self) -> QSize:
-        return QSize(FIELD * 5, FIELD * 5)
+        return QSize(SIDE * 5, SIDE * 5)
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802
         return True
@@ -45,17 +46,17 @@ class DigitPreview(QWidget):
             self._pixels = None
             self._image = QImage()
         else:
-            arr = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(FIELD, FIELD)
+            arr = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(SIDE, SIDE)
             self._pixels = arr.copy()
             # QImage does not own the NumPy buffer: copy() detaches it.
-            self._image = QImage(self._pixels.data, FIELD, FIELD, FIELD, QImage.Format.Format_Grayscale8).copy()
+            self._image = QImage(self._pixels.data, SIDE, SIDE, SIDE, QImage.Format.Format_Grayscale8).copy()
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         side = min(self.width(), self.height())
-        cell = max(1, side // FIELD)
-        size = cell * FIELD   # whole pixels per input pixel: every square the same size
+        cell = max(1, side // SIDE)
+        size = cell * SIDE   # whole pixels per input pixel: every square the same size
         target = QRect((self.width() - size) // 2, (self.height() - size) // 2, size, size)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         if self._image.isNull():

@@ -12,8 +12,6 @@ the panel in its loading/training state; Pause, Resume and Stop emit ``pause_req
 
 from __future__ import annotations
 
-import importlib.util
-import math
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
@@ -22,58 +20,29 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 
 from mnist_gui.errors import ConfigError
 from mnist_gui.nn import ACTIVATIONS, OPTIMIZERS, SCHEDULES
-from mnist_gui.presets import DEFAULT_PRESET, PRESETS
-from mnist_gui.training import BatchProgress, TrainingConfig, parse_hidden
+from mnist_gui.training import BOUNDS, BatchProgress, TrainingConfig, parse_hidden
+from mnist_gui.training.presets import DEFAULT_PRESET, PRESETS
 from mnist_gui.ui.status_text import StatusText
 
 INVALID_STYLE = "QLineEdit[invalid=\"true\"] { border: 1px solid #d0342c; background: #fdeceb; }"
 IDLE, LOADING, TRAINING, PAUSED, STOPPING = "idle", "loading", "training", "paused", "stopping"
 
 
-def _parse_hidden(text: str) -> tuple[int, ...]:
-    try:
-        return parse_hidden(text)
-    except ConfigError as exc:   # the field machinery speaks ValueError
-        raise ValueError(str(exc)) from None
-
-
-def _number(kind, name: str, low=None, high=None, low_open=False, high_open=False):
-    def parse(text: str):
-        try:
-            value = kind(text.strip())
-        except ValueError:
-            raise ValueError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {text!r}")
-        if kind is float and not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number")
-        if low is not None and (value <= low if low_open else value < low):
-            raise ValueError(f"{name} must be {'>' if low_open else '>='} {low:g}")
-        if high is not None and (value >= high if high_open else value > high):
-            raise ValueError(f"{name} must be {'<' if high_open else '<='} {high:g}")
-        return value
-    return parse
-
-
 def _parse_limit(text: str) -> int | None:
     if text.strip().lower() in ("", "all"):
         return None
-    return _number(int, "training images", 1)(text)
+    return BOUNDS["limit"].parse(text, "limit")
 
 
-# field name -> (label, parser, tooltip)
+# The text fields: field name -> (label, parser raising ConfigError, tooltip). The numeric limits and
+# their messages come from the one table the CLI's validation reads too (training.BOUNDS).
 FIELDS = {
-    "hidden": ("Hidden layers", _parse_hidden, "Units per hidden layer, comma-separated (e.g. 256,128)."),
-    "lr": ("Learning rate", _number(float, "the learning rate", 0, low_open=True), "Step size, e.g. 0.001."),
-    "batch_size": ("Batch size", _number(int, "the batch size", 0), "Images per step; 0 = full-batch gradient descent."),
-    "epochs": ("Epochs", _number(int, "epochs", 1, 100_000), "Passes over the training images."),
-    "l2": ("L2 decay", _number(float, "L2 weight decay", 0), "Weight decay on the weights (0 = off)."),
-    "dropout": ("Dropout", _number(float, "dropout", 0, 1, high_open=True), "Fraction of hidden units dropped while training, in [0, 1)."),
-    "seed": ("Seed", _number(int, "the seed", 0), "Random seed: same seed, same run."),
-    "limit": ("Training images", _parse_limit, "Use only the first N training images (blank = all 55,000)."),
+    "hidden": ("Hidden layers", parse_hidden, "Units per hidden layer, comma-separated (e.g. 256,128)."),
+    **{key: (label, (lambda text, key=key: BOUNDS[key].parse(text, key)), BOUNDS[key].hint)
+       for key, label in (("lr", "Learning rate"), ("batch_size", "Batch size"), ("epochs", "Epochs"),
+                          ("l2", "L2 decay"), ("dropout", "Dropout"), ("seed", "Seed"))},
+    "limit": ("Training images", _parse_limit, BOUNDS["limit"].hint),
 }
-# Which field a ConfigError from TrainingConfig.validate() is about, by the start of its message.
-_ERROR_FIELDS = (("hidden", "hidden"), ("network too large", "hidden"), ("learning rate", "lr"),
-                 ("batch", "batch_size"), ("epochs", "epochs"), ("l2", "l2"), ("dropout", "dropout"),
-                 ("limit", "limit"))
 
 
 def _fmt(value) -> str:
@@ -129,12 +98,8 @@ class TrainingPanel(QGroupBox):
         self.edits["limit"].setPlaceholderText("all")
         self.augment_check = QCheckBox("Augment training images")
         self.augment_check.setObjectName("augmentCheck")
-        if importlib.util.find_spec("mnist_gui.augment") is None:
-            self.augment_check.setEnabled(False)
-            self.augment_check.setToolTip("data augmentation is not available in this build")
-        else:
-            self.augment_check.setToolTip("Randomly rotate, scale, shear, shift and thicken each batch, "
-                                          "like real handwriting:\nslower to learn, better on drawn digits.")
+        self.augment_check.setToolTip("Randomly rotate, scale, shear, shift and thicken each batch, "
+                                      "like real handwriting:\nslower to learn, better on drawn digits.")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -177,9 +142,9 @@ class TrainingPanel(QGroupBox):
         layout.addWidget(self.detail_label)
         layout.addStretch(1)
 
-        self.train_button.clicked.connect(self._on_train)
-        self.pause_button.clicked.connect(self._on_pause)
-        self.stop_button.clicked.connect(self._on_stop)
+        self.train_button.clicked.connect(self.request_train)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.request_stop)
         self.preset_combo.currentTextChanged.connect(self.apply_preset)
         for combo in (self.activation_combo, self.optimizer_combo, self.schedule_combo):
             combo.currentTextChanged.connect(self._revalidate)
@@ -201,7 +166,7 @@ class TrainingPanel(QGroupBox):
         self.schedule_combo.setCurrentText(cfg.schedule)
         for key, edit in self.edits.items():
             edit.setText(_fmt(getattr(cfg, key)))
-        self.augment_check.setChecked(cfg.augment and self.augment_check.isEnabled())
+        self.augment_check.setChecked(cfg.augment)
         self._revalidate()
 
     def set_field(self, key: str, text: str) -> None:
@@ -221,7 +186,7 @@ class TrainingPanel(QGroupBox):
         for key, (_, parse, _) in FIELDS.items():
             try:
                 values[key] = parse(self.edits[key].text())
-            except ValueError as exc:
+            except ConfigError as exc:
                 errors[key] = str(exc)
         config = None
         if not errors:
@@ -235,10 +200,8 @@ class TrainingPanel(QGroupBox):
             config = replace(config, preset=preset.name if config == preset.config else None)
             try:
                 config.validate()
-            except ConfigError as exc:
-                message = str(exc)
-                field = next((f for prefix, f in _ERROR_FIELDS if message.lower().startswith(prefix)), "hidden")
-                errors[field] = message
+            except ConfigError as exc:   # what no single field can see (a network too large to train)
+                errors[exc.field if exc.field in self.edits else "hidden"] = str(exc)
                 config = None
         self._errors, self._config = errors, config
         for key, edit in self.edits.items():
@@ -259,9 +222,8 @@ class TrainingPanel(QGroupBox):
         self._state = state
         editable = state == IDLE
         for w in (self.preset_combo, self.activation_combo, self.optimizer_combo, self.schedule_combo,
-                  *self.edits.values()):
+                  self.augment_check, *self.edits.values()):
             w.setEnabled(editable)
-        self.augment_check.setEnabled(editable and importlib.util.find_spec("mnist_gui.augment") is not None)
         self.pause_button.setText("Resume" if state == PAUSED else "Pause")
         self.pause_button.setEnabled(state in (TRAINING, PAUSED))
         self.stop_button.setEnabled(state in (LOADING, TRAINING, PAUSED))
@@ -284,11 +246,12 @@ class TrainingPanel(QGroupBox):
             self.train_button.setToolTip("Train a new network with these settings (the current model stays "
                                          "loaded until training ends)")
 
-    def _on_train(self) -> None:
+    # What the buttons (and the window's menu and shortcuts) do; each is a no-op when its button is off.
+    def request_train(self) -> None:
         if self._state == IDLE and self._config is not None:
             self.train_requested.emit(self._config)
 
-    def _on_pause(self) -> None:
+    def toggle_pause(self) -> None:
         if self._state == TRAINING:
             self.set_state(PAUSED)
             self.pause_requested.emit()
@@ -296,14 +259,14 @@ class TrainingPanel(QGroupBox):
             self.set_state(TRAINING)
             self.resume_requested.emit()
 
-    def _on_stop(self) -> None:
+    def request_stop(self) -> None:
         if self._state in (LOADING, TRAINING, PAUSED):
             self.set_state(STOPPING)
             self.stop_requested.emit()
 
     # -- progress ---------------------------------------------------------------------------------
     def show_started(self, info) -> None:
-        """The worker built the network (a :class:`~mnist_gui.ui.worker.TrainingStarted`)."""
+        """The job built the network (a :class:`~mnist_gui.jobs.TrainingStarted`)."""
         if self._state == LOADING:
             self.set_state(TRAINING)
         self.progress_bar.setValue(0)
@@ -348,6 +311,6 @@ class TrainingPanel(QGroupBox):
         for key, edit in self.edits.items():
             if isinstance(d.get(key), str):
                 edit.setText(d[key])
-        if isinstance(d.get("augment"), bool) and self.augment_check.isEnabled():
+        if isinstance(d.get("augment"), bool):
             self.augment_check.setChecked(d["augment"])
         self._revalidate()

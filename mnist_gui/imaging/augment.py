@@ -18,7 +18,7 @@ needs are packed side by side into one uint32 per pixel, so one gather fetches a
 working arrays are allocated once per batch size and reused.
 
 The random numbers come only from the ``rng`` passed in, in a fixed order, so a given generator state
-always gives the same batch (reproducible training runs).
+always gives the same batch (reproducible training runs: the session passes its own seeded generator).
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mnist_gui.digits import PIXELS, SIDE
+from mnist_gui.imaging.morphology import filter3x3
+
 __all__ = ["Augmenter", "AugmentParams"]
 
-SIDE = 28
-PIXELS = SIDE * SIDE
 #: Rotation, scale and shear act about the geometric centre of the 28x28 grid (pixel index 13.5),
-#: so a 90-degree rotation is exactly ``np.rot90``.
-CENTRE = (SIDE - 1) / 2.0
+#: so a 90-degree rotation is exactly ``np.rot90``. (Preprocessing centres a drawing's *mass* on
+#: 14.0 instead, where MNIST's digits have theirs; the two answer different questions.)
+ROTATION_CENTRE = (SIDE - 1) / 2.0
 #: Inputs are copied into a zero border so samples outside the image read 0 without any masking:
 #: one row/column before, two after (a sample at coordinate 28 reads padded rows 29 and 30).
 PAD_SIDE = SIDE + 3
@@ -94,13 +96,11 @@ class Augmenter:
 
     ``rotation_deg``, ``shear_deg`` and ``shift_px`` are the half-widths of uniform ranges around 0;
     ``scale`` is the (low, high) range of the size factor; ``thickness_prob`` is the fraction of
-    images whose strokes are made thicker or thinner. ``seed`` seeds :attr:`rng`, the generator used
-    when :meth:`apply` is given none.
+    images whose strokes are made thicker or thinner.
     """
 
     def __init__(self, rotation_deg: float = 15.0, scale: tuple[float, float] = (0.85, 1.15),
-                 shear_deg: float = 10.0, shift_px: float = 2.0, thickness_prob: float = 0.5,
-                 seed: int = 0) -> None:
+                 shear_deg: float = 10.0, shift_px: float = 2.0, thickness_prob: float = 0.5) -> None:
         lo, hi = (float(v) for v in scale)
         if not (0.0 < lo <= hi):
             raise ValueError(f"scale must be a (low, high) range with 0 < low <= high, got {scale}")
@@ -115,10 +115,9 @@ class Augmenter:
         self.shear_deg = float(shear_deg)
         self.shift_px = float(shift_px)
         self.thickness_prob = float(thickness_prob)
-        self.rng = np.random.default_rng(seed)
         self._buffers: dict[int, _Buffers] = {}
         # Output pixel coordinates relative to the centre, shared by every batch.
-        self._g = np.arange(SIDE, dtype=np.float64) - CENTRE
+        self._g = np.arange(SIDE, dtype=np.float64) - ROTATION_CENTRE
 
     def __repr__(self) -> str:
         return (f"Augmenter(rotation_deg={self.rotation_deg}, scale={self.scale}, "
@@ -140,11 +139,10 @@ class Augmenter:
                              shift_y=shift[1], thickness=np.where(chosen, amount, 0.0))
 
     # ------------------------------------------------------------------------- applying
-    def apply(self, batch_u8: np.ndarray, rng: np.random.Generator | None = None,
-              out: np.ndarray | None = None) -> np.ndarray:
+    def apply(self, batch_u8: np.ndarray, rng: np.random.Generator, out: np.ndarray | None = None) -> np.ndarray:
         """Return a randomly distorted copy of ``batch_u8`` (B, 784) uint8, into ``out`` if given."""
         batch = self._check(batch_u8)
-        params = self.sample_params(batch.shape[0], self.rng if rng is None else rng)
+        params = self.sample_params(batch.shape[0], rng)
         return self.apply_params(batch, params, out)
 
     def apply_params(self, batch_u8: np.ndarray, params: AugmentParams,
@@ -191,17 +189,15 @@ class Augmenter:
         """
         p = buf.padded
         p[:, 1:SIDE + 1, 1:SIDE + 1] = images
-        for chosen, op, strength in ((np.flatnonzero(thickness > 0), np.maximum, 1.0),
-                                     (np.flatnonzero(thickness < 0), np.minimum, ERODE_STRENGTH)):
+        for chosen, dilate, strength in ((np.flatnonzero(thickness > 0), True, 1.0),
+                                         (np.flatnonzero(thickness < 0), False, ERODE_STRENGTH)):
             if chosen.size == 0:
                 continue
-            sub = p[chosen]
-            centre = sub[:, 1:SIDE + 1, 1:SIDE + 1]
             # Plus-shaped 3x3 element: the pixel and its four neighbours (the zero border stands in
             # for the outside of the image).
-            filtered = op(op(sub[:, 0:SIDE, 1:SIDE + 1], sub[:, 2:SIDE + 2, 1:SIDE + 1]),
-                          op(sub[:, 1:SIDE + 1, 0:SIDE], sub[:, 1:SIDE + 1, 2:SIDE + 2]))
-            op(filtered, centre, out=filtered)
+            sub = p[chosen]
+            centre = sub[:, 1:SIDE + 1, 1:SIDE + 1]
+            filtered = filter3x3(sub, square=False, dilate=dilate)[:, 1:SIDE + 1, 1:SIDE + 1]
             amount = (strength * np.abs(thickness[chosen])).astype(np.float32)[:, None, None]
             blended = centre.astype(np.float32)
             blended += amount * (filtered - blended)
@@ -210,7 +206,13 @@ class Augmenter:
 
     def _warp(self, params: AugmentParams, buf: _Buffers, out: np.ndarray) -> None:
         """Bilinear resampling of buf.padded through each image's inverse affine map, into out."""
-        n = out.shape[0]
+        self._source_coordinates(params, buf, out.shape[0])
+        self._pack_neighbourhoods(buf)
+        self._sample_bilinear(buf, out)
+
+    def _source_coordinates(self, params: AugmentParams, buf: _Buffers, n: int) -> None:
+        """For every output pixel, where it comes from in the padded input: the whole part in
+        buf.x0/y0, the fraction in buf.xs/ys."""
         a = np.asarray(params.angle, dtype=np.float64)
         s = np.asarray(params.scale, dtype=np.float64)
         k = np.tan(np.asarray(params.shear, dtype=np.float64))
@@ -226,8 +228,8 @@ class Augmenter:
         tx = np.asarray(params.shift_x, dtype=np.float64)
         ty = np.asarray(params.shift_y, dtype=np.float64)
         # +1: coordinates are looked up in the padded copy, whose pixel (1, 1) is the image's (0, 0).
-        off_x = CENTRE + 1.0 - (i00 * tx + i01 * ty)
-        off_y = CENTRE + 1.0 - (i10 * tx + i11 * ty)
+        off_x = ROTATION_CENTRE + 1.0 - (i00 * tx + i01 * ty)
+        off_y = ROTATION_CENTRE + 1.0 - (i10 * tx + i11 * ty)
         # x_in = i00*gx + i01*gy + off_x separates into a per-column and a per-row term, so the
         # whole batch's coordinates cost one broadcast addition per axis.
         g = self._g
@@ -237,29 +239,36 @@ class Augmenter:
                (i00[:, None] * g).astype(np.float32)[:, None, :], out=xs)
         np.add((i11[:, None] * g + off_y[:, None]).astype(np.float32)[:, :, None],
                (i10[:, None] * g).astype(np.float32)[:, None, :], out=ys)
-        xs, ys, tmp = buf.xs, buf.ys, buf.tmp
+        xs, ys = buf.xs, buf.ys
         # Outside the image everything reads the zero border; clipping keeps the lookups in range.
         np.clip(xs, 0.0, SIDE + 1.0, out=xs)
         np.clip(ys, 0.0, SIDE + 1.0, out=ys)
-        x0, y0 = buf.x0, buf.y0
-        np.floor(xs, out=x0)
-        np.floor(ys, out=y0)
-        xs -= x0  # now the fractional parts
-        ys -= y0
+        np.floor(xs, out=buf.x0)
+        np.floor(ys, out=buf.y0)
+        xs -= buf.x0  # now the fractional parts
+        ys -= buf.y0
 
-        # Pack each 2x2 neighbourhood into 4 bytes (little end: top-left, top-right, bottom-left,
-        # bottom-right) so one gather fetches all four corners.
+    @staticmethod
+    def _pack_neighbourhoods(buf: _Buffers) -> None:
+        """Pack each 2x2 neighbourhood of buf.padded into the 4 bytes of one uint32 (little end: top-left,
+        top-right, bottom-left, bottom-right) in buf.quad, so one gather fetches all four corners."""
         p, pairs, quad = buf.padded, buf.pairs, buf.quad
         np.left_shift(p[:, :, 1:], 8, out=pairs, dtype=np.uint16)
         np.bitwise_or(pairs, p[:, :, :-1], out=pairs)
         np.left_shift(pairs[:, 1:], 16, out=quad, dtype=np.uint32)
         np.bitwise_or(quad, pairs[:, :-1], out=quad)
-        np.multiply(y0, PAD_SIDE - 1, out=tmp)
-        tmp += x0
+
+    @staticmethod
+    def _sample_bilinear(buf: _Buffers, out: np.ndarray) -> None:
+        """Gather every output pixel's four corners in one ``np.take`` and blend them, into ``out``."""
+        n = out.shape[0]
+        tmp = buf.tmp
+        np.multiply(buf.y0, PAD_SIDE - 1, out=tmp)
+        tmp += buf.x0
         tmp += buf.base[:n]
         np.copyto(buf.index, tmp, casting="unsafe")  # exact: all values are whole and < 2**24
         gathered, word = buf.gathered, buf.word
-        np.take(quad.reshape(-1), buf.index, out=gathered)
+        np.take(buf.quad.reshape(-1), buf.index, out=gathered)
         c = buf.corners
         np.bitwise_and(gathered, 0xFF, out=word)
         np.copyto(c[0], word)
@@ -268,6 +277,7 @@ class Augmenter:
             np.bitwise_and(word, 0xFF, out=word)
             np.copyto(c[k], word)
         top, tr, bottom, br = c[0], c[1], c[2], c[3]
+        xs, ys = buf.xs, buf.ys
         # Bilinear blend: along x on both rows, then along y.
         tr -= top
         tr *= xs
@@ -280,25 +290,3 @@ class Augmenter:
         top += bottom
         top += 0.5
         np.copyto(out, top, casting="unsafe")  # +0.5 then truncation rounds; values stay 0..255
-
-
-def _benchmark() -> None:
-    """``python -m mnist_gui.augment``: time one batch of 128 with the default settings."""
-    import time
-
-    rng = np.random.default_rng(0)
-    batch = (rng.random((128, PIXELS)) < 0.2).astype(np.uint8) * 255
-    out = np.empty_like(batch)
-    aug = Augmenter()
-    aug.apply(batch, rng, out)
-    times = []
-    for _ in range(300):
-        t0 = time.perf_counter()
-        aug.apply(batch, rng, out)
-        times.append(time.perf_counter() - t0)
-    ms = np.array(times) * 1e3
-    print(f"Augmenter.apply, batch of 128: median {np.median(ms):.2f} ms, best {ms.min():.2f} ms")
-
-
-if __name__ == "__main__":
-    _benchmark()

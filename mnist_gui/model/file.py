@@ -1,6 +1,6 @@
 """Model files: ``.npz`` with the weights (W0, b0, W1, b1, ...) and a JSON ``metadata`` entry.
 
-The metadata holds the format version, architecture, activation, input normalisation, preset and
+The metadata holds the format version, architecture, activation, input normalization, preset and
 hyper-parameters, training history, test accuracy and the dataset checksum.
 
 Writing is atomic (temporary file, fsync, rename): an interrupted save leaves the previous file.
@@ -25,8 +25,9 @@ import numpy as np
 
 from mnist_gui import __version__
 from mnist_gui.atomic import atomic_open
+from mnist_gui.digits import CLASSES, PIXELS
 from mnist_gui.errors import ModelFileError
-from mnist_gui.model import Model, Normalization
+from mnist_gui.model.model import Model, Normalization
 from mnist_gui.nn import ACTIVATIONS, build_mlp
 
 FORMAT_VERSION = 1
@@ -146,42 +147,32 @@ def _check_npy_header(path: Path, name: str, data: bytes) -> None:
         raise _fail(path, f"array {name!r} declares shape {shape} but its data is shorter")
 
 
-_PROBE_ACTIVATIONS = {"relu": lambda z: np.maximum(z, 0), "leaky_relu": lambda z: np.maximum(z, 0.01 * z),
-                      "tanh": np.tanh, "sigmoid": lambda z: 0.5 * (1 + np.tanh(0.5 * z))}
+def _check_outputs_finite(path: Path, model: Model) -> None:
+    """Refuse weights (or a normalization) so large that predictions would be infinite or NaN.
 
-
-def _check_outputs_finite(path: Path, arrays: list[np.ndarray], normalization: Normalization,
-                          activation: str) -> None:
-    """Refuse weights (or a normalisation) so large that predictions would be infinite or NaN.
-
-    First a worst-case bound, propagated layer by layer: |input| <= the larger end of the normalised
+    First a worst-case bound, propagated layer by layer: |input| <= the larger end of the normalized
     pixel range; |W.T x + b| <= max column sum of |W| * |x| + max |b|; every activation we have keeps
     |f(z)| <= max(|z|, 1). Below the limit, float32 inference cannot overflow. Above it (a very deep
     but healthy network can get there) the verdict comes from real forward passes on probe images:
     blank, full ink, and random ones; only weights that actually overflow are refused.
     """
     with np.errstate(all="ignore"):
-        scale = 1.0 / (255.0 * normalization.std)
-        shift = -normalization.mean / normalization.std
+        scale, shift = (float(v) for v in model.normalization.scale_shift)
         bound = max(abs(shift), abs(255.0 * scale + shift))
-        for i in range(0, len(arrays), 2):
-            w, b = arrays[i], arrays[i + 1]
+        for layer in model.network.dense_layers:
+            w, b = layer.params["W"], layer.params["b"]
             bound = float(np.abs(w).sum(axis=0, dtype=np.float64).max()) * bound \
                 + float(np.abs(b).max(initial=0.0))
             bound = max(bound, 1.0)
     if bound < MAX_LOGIT_BOUND:
         return
-    probes = np.concatenate([np.zeros((1, 784), np.uint8), np.full((1, 784), 255, np.uint8),
-                             np.random.default_rng(0).integers(0, 256, (6, 784), dtype=np.uint8)])
+    probes = np.concatenate([np.zeros((1, PIXELS), np.uint8), np.full((1, PIXELS), 255, np.uint8),
+                             np.random.default_rng(0).integers(0, 256, (6, PIXELS), dtype=np.uint8)])
     with np.errstate(all="ignore"):
-        x = ((probes / 255.0 - normalization.mean) / normalization.std).astype(np.float32)
-        for i in range(0, len(arrays), 2):
-            x = x @ arrays[i] + arrays[i + 1]
-            if i + 2 < len(arrays):
-                x = _PROBE_ACTIVATIONS[activation](x)
+        x = model.network.infer(model.encode(probes))
         finite = bool(np.all(np.isfinite(x)) and np.all(np.isfinite(x - x.max(axis=1, keepdims=True))))
     if not finite:
-        raise _fail(path, "weights or input normalisation are so large that predictions would overflow")
+        raise _fail(path, "weights or input normalization are so large that predictions would overflow")
 
 
 def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
@@ -206,8 +197,8 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
     if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS + 1
             or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 1_000_000 for s in sizes)):
         raise _fail(path, f"invalid architecture {sizes!r}")
-    if sizes[0] != 784 or sizes[-1] != 10:
-        raise _fail(path, f"architecture {sizes} does not take 784 inputs and give 10 outputs")
+    if sizes[0] != PIXELS or sizes[-1] != CLASSES:
+        raise _fail(path, f"architecture {sizes} does not take {PIXELS} inputs and give {CLASSES} outputs")
     if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) > MAX_PARAMS:
         raise _fail(path, "architecture is implausibly large")
     accuracy = meta.get("test_accuracy")
@@ -221,9 +212,9 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
     try:
         normalization = Normalization(float(norm.get("mean", 0.0)), float(norm.get("std", 1.0)))
     except (TypeError, ValueError, AttributeError) as exc:
-        raise _fail(path, "invalid input normalisation") from exc
+        raise _fail(path, "invalid input normalization") from exc
     if not (math.isfinite(normalization.mean) and math.isfinite(normalization.std) and normalization.std > 0):
-        raise _fail(path, "invalid input normalisation")
+        raise _fail(path, "invalid input normalization")
 
     arrays = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -242,7 +233,9 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
                    {"metadata", *(f"{p}{i}" for i in range(len(sizes) - 1) for p in "Wb")})
     if extra:
         raise _fail(path, f"unexpected arrays {', '.join(e[:-4] for e in extra)} for architecture {sizes}")
-    _check_outputs_finite(path, arrays, normalization, activation)
     network = build_mlp(sizes, activation=activation)
     network.set_weights(arrays)
-    return Model(network, normalization, meta)
+    with np.errstate(over="ignore"):   # a normalization too extreme for float32 becomes inf: refused below
+        model = Model(network, normalization, meta)
+    _check_outputs_finite(path, model)
+    return model

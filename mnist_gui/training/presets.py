@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mnist_gui.errors import ConfigError
-from mnist_gui.training import TrainingConfig
+from mnist_gui.training.config import TrainingConfig
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,14 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset(
         "scratch-256-64",
         "784-256-64-10 ReLU, He init, plain mini-batch SGD (lr 0.05, batch 64), 10 epochs, "
-        "inputs normalised with mean 0.1307 / std 0.3081",
+        "inputs normalized with mean 0.1307 / std 0.3081",
         "the NumPy-from-scratch post with per-epoch loss/accuracy plots; it reported curves only",
         TrainingConfig(hidden=(256, 64), activation="relu", optimizer="sgd", lr=0.05, batch_size=64,
                        epochs=10, init="he", normalization="standard", preset="scratch-256-64"),
     ),
     Preset(
         "fast",
-        "784-256-128-10 ReLU, Adam (lr 0.002, cosine), batch 128, 5 epochs, standardised inputs: >= 98.0% test in seconds",
+        "784-256-128-10 ReLU, Adam (lr 0.002, cosine), batch 128, 5 epochs, standardized inputs: >= 98.0% test in seconds",
         "ours: the GUI's default",
         TrainingConfig(hidden=(256, 128), activation="relu", optimizer="adam", lr=2e-3, batch_size=128,
                        epochs=5, schedule="cosine", normalization="standard", preset="fast"),

@@ -1,7 +1,7 @@
-"""A trained model: the network, how its inputs are normalised, and what is known about it.
+"""A trained model: the network, how its inputs are normalized, and what is known about it.
 
 Images enter as uint8 (0 = background, 255 = ink), exactly as MNIST stores them and as
-:func:`mnist_gui.preprocess.preprocess_drawing` produces them; :meth:`Model.encode` maps them to
+:func:`mnist_gui.imaging.preprocess.preprocess_drawing` produces them; :meth:`Model.encode` maps them to
 float32 network inputs with one fused multiply-add per pixel (``x * scale + shift``), which is four
 times faster than a 256-entry lookup table with ``np.take`` (measured: 34 us vs 135 us a batch).
 """
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mnist_gui.nn import Dense, Network, softmax
+from mnist_gui.digits import PIXELS, SIDE
+from mnist_gui.nn import ACTIVATIONS, Network, softmax
 
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -41,7 +42,7 @@ class Normalization:
 
 
 class Model:
-    """A network plus input normalisation and metadata (architecture, history, accuracy...)."""
+    """A network plus input normalization and metadata (architecture, history, accuracy...)."""
 
     def __init__(self, network: Network, normalization: Normalization, metadata: dict | None = None) -> None:
         self.network = network
@@ -56,8 +57,6 @@ class Model:
 
     @property
     def activation(self) -> str:
-        from mnist_gui.nn import ACTIVATIONS
-
         for layer in self.network.layers:
             for name, cls in ACTIVATIONS.items():
                 if type(layer) is cls:
@@ -82,26 +81,17 @@ class Model:
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Softmax probabilities, (N, 10) float32, for (N, 784) or (N, 28, 28) or one (28, 28) image."""
         images = np.asarray(images)
-        if images.ndim == 2 and images.shape == (28, 28):
+        if images.ndim == 2 and images.shape == (SIDE, SIDE):
             images = images[None]
         images = images.reshape(images.shape[0], -1)
         return softmax(self.network.logits(self.encode(images)))
 
     def predict_proba_one(self, image: np.ndarray) -> np.ndarray:
-        """Softmax probabilities, (10,) float32, for one image (28x28 or 784 pixels), without BLAS.
-
-        The GUI predicts one drawing at a time while a training thread keeps the BLAS threads busy. A
-        one-row product handed to the threaded BLAS then waits for them: for 784-1024-1024-10 we measured
-        a median of 9 ms and a 95th percentile of 145 ms, against 0.4 ms idle. ``np.einsum`` (without
-        ``optimize``) runs NumPy's own loop in the calling thread: 0.4 ms, busy or not.
-        """
-        h = self.encode(np.asarray(image).reshape(1, -1))
-        for layer in self.network.layers:
-            if isinstance(layer, Dense):
-                h = np.einsum("ni,ij->nj", h, layer.params["W"]) + layer.params["b"]
-            else:
-                h = layer.forward(h, training=False)
-        return softmax(h)[0]
+        """Softmax probabilities, (10,) float32, for one image (28x28 or 784 pixels), without BLAS
+        (a training thread keeps BLAS busy; see ``Dense.infer``) and without touching any layer
+        state, so the GUI can call it whatever another thread does with this model."""
+        x = self.encode(np.asarray(image).reshape(1, PIXELS))
+        return softmax(self.network.infer(x, blas=False))[0]
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return np.argmax(self.predict_proba(images), axis=1)

@@ -5,7 +5,7 @@ drawing is not an MNIST image: it sits anywhere on the canvas, at any size and w
 MNIST digits were made like this: the scanned digit was scaled so that its longer side fits a 20 px
 box (aspect ratio kept, anti-aliased), and then shifted inside a 28x28 field so that its centre of
 mass sits at the centre. :func:`preprocess_drawing` repeats exactly that, and adds one step MNIST did
-not need: it normalises the stroke width, so a 4 px pen and a 40 px marker give nearly the same input.
+not need: it normalizes the stroke width, so a 4 px pen and a 40 px marker give nearly the same input.
 
 The steps, in plain words:
 
@@ -34,7 +34,7 @@ costs tens of milliseconds, not seconds. Everything is plain NumPy on small arra
 the whole function takes about a millisecond, so the canvas can call it at display rate while the user
 draws.
 
-:func:`normalise_polarity` makes any grey image ink-high (ink bright, background black) by looking at
+:func:`normalize_polarity` makes any grey image ink-high (ink bright, background black) by looking at
 its border: whatever the border mostly is, is the background.
 """
 
@@ -42,14 +42,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["preprocess_drawing", "normalise_polarity", "estimate_stroke_width"]
+from mnist_gui.digits import SIDE
+from mnist_gui.imaging.morphology import STEP_GAIN, grow
 
-#: Side of the network's input field, and of the box the digit's longer side is scaled to.
-FIELD = 28
+__all__ = ["preprocess_drawing", "normalize_polarity", "estimate_stroke_width"]
+
+#: The box the digit's longer side is scaled to (MNIST's), inside the 28x28 field.
 BOX = 20
 #: Where the centre of mass goes, in pixel-index coordinates: the mean centre of mass of the
-#: 60,000 MNIST training digits is (13.996, 14.007).
-CENTRE = 14.0
+#: 60,000 MNIST training digits is (13.996, 14.007). (Not the grid's geometric centre, 13.5, about
+#: which augmentation rotates: a digit's ink sits half a pixel low and right of it in MNIST.)
+MASS_CENTRE = 14.0
 #: The stroke width drawings are re-drawn with, in output pixels, for a digit whose longer side is
 #: 20 px. 2.6 reproduces the median MNIST width (by :func:`estimate_stroke_width`, on MNIST digits
 #: enlarged onto a canvas and put back through this function); slightly bolder strokes read better:
@@ -73,10 +76,6 @@ MIN_WORKING_STROKE = 2.5
 MAX_REFIT_GAIN = 1.25
 #: Paths shorter than this many stroke widths are treated as blobs (see preprocess_drawing).
 BLOB_EXTENT = 1.5
-#: Stroke width gained (lost) per dilation (erosion) step, per side, measured on lines at all angles.
-STEP_GAIN = 1.1
-#: Cap on the morphology steps (working pixels of radius): beyond it the drawing is a blob anyway.
-MAX_MORPH_STEPS = 40
 
 
 # --------------------------------------------------------------------------------------- input
@@ -211,43 +210,6 @@ def estimate_stroke_width(img: np.ndarray) -> float:
     return (half - np.sqrt(disc)) / 2.0
 
 
-# ---------------------------------------------------------------------------- morphology
-def _morph_step(a: np.ndarray, square: bool, grow: bool) -> np.ndarray:
-    """One 3x3 square (``square``) or plus-shaped max filter (grow) or min filter (shrink).
-
-    Works on slices in place of a copy; the array must carry an empty margin so nothing wraps.
-    """
-    op = np.maximum if grow else np.minimum
-    v = a.copy()  # vertical 3-tap filter of a
-    op(v[1:], a[:-1], out=v[1:])
-    op(v[:-1], a[1:], out=v[:-1])
-    # Square: horizontal 3-tap filter of the vertical result (separable 3x3).
-    # Cross: the vertical result combined with a horizontal 3-tap filter of the original.
-    src = v.copy() if square else a
-    op(v[:, 1:], src[:, :-1], out=v[:, 1:])
-    op(v[:, :-1], src[:, 1:], out=v[:, :-1])
-    return v
-
-
-def _morph(a: np.ndarray, radius: float) -> np.ndarray:
-    """Grow (radius > 0) or shrink (radius < 0) strokes by ``|radius|`` pixels each side.
-
-    Alternating square and cross steps give an octagon, close to a disk, so strokes grow evenly in
-    every direction. A fractional radius blends the results of the two nearest whole steps, which
-    for anti-aliased edges moves the edge by that fraction.
-    """
-    grow = radius > 0
-    steps = min(abs(radius), MAX_MORPH_STEPS)
-    whole = int(steps)
-    frac = steps - whole
-    for i in range(whole):
-        a = _morph_step(a, square=(i % 2 == 1), grow=grow)
-    if frac > 1e-3:
-        b = _morph_step(a, square=(whole % 2 == 1), grow=grow)
-        a = a + frac * (b - a)
-    return a
-
-
 def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
     total = float(img.sum(dtype=np.float64))
     cy = float(img.sum(axis=1) @ np.arange(img.shape[0])) / total
@@ -325,7 +287,7 @@ def preprocess_drawing(ink: np.ndarray) -> np.ndarray | None:
     # reaches a bit beyond a disk between the axes, and the stroke's ends grow too.
     steps = (TARGET_WIDTH * over - estimate_stroke_width(work)) / (2.0 * STEP_GAIN)
     steps = min(steps, margin - 1.0)  # never grow past the empty margin
-    redrawn = _morph(work, steps)
+    redrawn = grow(work, steps)
     rbox = _ink_bbox(redrawn, THRESHOLD_FRACTION * float(redrawn.max()))
     if rbox is None or float(redrawn.max()) < 0.25:
         redrawn = work  # erosion ate everything (estimate was off): keep the drawing as it was
@@ -344,17 +306,17 @@ def preprocess_drawing(ink: np.ndarray) -> np.ndarray | None:
     digit = _resample(redrawn, (oh, ow), fit, (oy, ox))
     np.clip(digit, 0.0, 1.0, out=digit)
 
-    out = np.zeros((FIELD, FIELD), dtype=np.float32)
+    out = np.zeros((SIDE, SIDE), dtype=np.float32)
     if float(digit.sum()) <= 0.0:
         return out.astype(np.uint8)
     cy, cx = _centre_of_mass(digit)
-    y0 = int(np.clip(round(CENTRE - cy), 0, FIELD - oh))
-    x0 = int(np.clip(round(CENTRE - cx), 0, FIELD - ow))
+    y0 = int(np.clip(round(MASS_CENTRE - cy), 0, SIDE - oh))
+    x0 = int(np.clip(round(MASS_CENTRE - cx), 0, SIDE - ow))
     out[y0:y0 + oh, x0:x0 + ow] = digit
     return (out * 255.0 + 0.5).astype(np.uint8)
 
 
-def normalise_polarity(grey: np.ndarray) -> np.ndarray:
+def normalize_polarity(grey: np.ndarray) -> np.ndarray:
     """Return ``grey`` (2-D uint8, either polarity) as ink-high: ink bright, background 0.
 
     The border decides: its median is the background. A light background (median above 127) means
@@ -365,7 +327,7 @@ def normalise_polarity(grey: np.ndarray) -> np.ndarray:
     """
     g = np.asarray(grey)
     if g.ndim != 2 or g.size == 0:
-        raise ValueError(f"normalise_polarity expects a non-empty 2-D array, got shape {g.shape}")
+        raise ValueError(f"normalize_polarity expects a non-empty 2-D array, got shape {g.shape}")
     if g.dtype != np.uint8:
         g = np.clip(g, 0, 255).astype(np.uint8)
     border = np.concatenate([g[0], g[-1], g[1:-1, 0], g[1:-1, -1]])

@@ -12,15 +12,15 @@ Each drawing is then read two ways by the same model:
 
 * **naive**: shrink the whole canvas to 28x28 by area averaging, which is what a program that ignores
   how MNIST was made would do;
-* **ours**: :func:`mnist_gui.preprocess.preprocess_drawing`, the path the canvas and ``predict`` use.
+* **ours**: :func:`mnist_gui.imaging.preprocess.preprocess_drawing`, the path the canvas and ``predict`` use.
 
 The accuracy of the model on the original 28x28 digits is printed beside them as the ceiling.
 
 Caveat: the stroke width here is varied with the same kind of octagonal grey morphology that the
-preprocessing uses to normalise it, so this benchmark is kind to that step; the check with real pen
+preprocessing uses to normalize it, so this benchmark is kind to that step; the check with real pen
 strokes from many writers (issue 4) is the independent one.
 
-Run ``python -m mnist_gui.drawbench [--model PATH] [--n 2000] [--seed 0]``; tests call
+Run ``python -m mnist_gui.bench.drawbench [--model PATH] [--n 2000] [--seed 0]``; tests call
 :func:`run_drawbench`.
 """
 
@@ -32,7 +32,9 @@ import time
 
 import numpy as np
 
-from mnist_gui.preprocess import _morph, estimate_stroke_width, preprocess_drawing
+from mnist_gui.digits import PIXELS, SIDE
+from mnist_gui.imaging.morphology import STEP_GAIN, grow
+from mnist_gui.imaging.preprocess import estimate_stroke_width, preprocess_drawing
 
 __all__ = ["run_drawbench", "render_drawing", "naive_reading", "main"]
 
@@ -43,8 +45,6 @@ PEN_RANGE = (0.04, 0.22)  # stroke width / digit height (MNIST's own is about 0.
 MIN_PEN_PX = 3.0
 #: At most this fraction of the digit's own stroke width is taken away when the pen is thinner.
 MAX_THINNING = 0.4
-#: Stroke width gained per morphology step (see mnist_gui.preprocess.STEP_GAIN).
-_STEP_GAIN = 1.1
 
 
 def _bilinear(img: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -65,7 +65,7 @@ def _bilinear(img: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 
 def render_drawing(digit: np.ndarray, rng: np.random.Generator, size: int = CANVAS) -> np.ndarray:
     """Turn one 28x28 MNIST digit into a (size, size) uint8 "drawing" (ink bright on black)."""
-    d = np.asarray(digit, dtype=np.float32).reshape(28, 28) / 255.0
+    d = np.asarray(digit, dtype=np.float32).reshape(SIDE, SIDE) / 255.0
     rows = np.flatnonzero(d.max(axis=1) > 0.15)
     cols = np.flatnonzero(d.max(axis=0) > 0.15)
     if rows.size == 0:
@@ -107,9 +107,9 @@ def render_drawing(digit: np.ndarray, rng: np.random.Generator, size: int = CANV
     # rendering artefact, not what a thin pen does. Thinning therefore stops at MAX_THINNING.
     natural = estimate_stroke_width(patch)
     pen = max(pen, (1.0 - MAX_THINNING) * natural)
-    steps = (pen - natural) / (2 * _STEP_GAIN)
+    steps = (pen - natural) / (2 * STEP_GAIN)
     if abs(steps) > 0.05:
-        patch = _morph(patch, steps)
+        patch = grow(patch, steps)
     canvas = np.zeros((size, size), np.uint8)
     canvas[y_lo:y_hi, x_lo:x_hi] = (np.clip(patch, 0, 1) * 255 + 0.5).astype(np.uint8)
     return canvas
@@ -118,8 +118,8 @@ def render_drawing(digit: np.ndarray, rng: np.random.Generator, size: int = CANV
 def naive_reading(canvas: np.ndarray) -> np.ndarray:
     """Shrink the whole canvas to 28x28 by area averaging (what ignoring MNIST's recipe looks like)."""
     h, w = canvas.shape
-    k = h // 28
-    blocks = canvas[: 28 * k, : 28 * k].reshape(28, k, 28, k).astype(np.float32)
+    k = h // SIDE
+    blocks = canvas[: SIDE * k, : SIDE * k].reshape(SIDE, k, SIDE, k).astype(np.float32)
     return (blocks.mean(axis=(1, 3)) + 0.5).astype(np.uint8)
 
 
@@ -137,14 +137,14 @@ def run_drawbench(model, n: int = 2000, seed: int = 0, images: np.ndarray | None
 
         data = load_mnist(None)
         images, labels = data.test_images, data.test_labels
-    images = np.asarray(images).reshape(-1, 784)
+    images = np.asarray(images).reshape(-1, PIXELS)
     labels = np.asarray(labels).astype(np.intp)
     rng = np.random.default_rng(seed)
     n = int(min(n, len(images)))
     chosen = rng.choice(len(images), size=n, replace=False)
 
-    naive = np.empty((n, 784), np.uint8)
-    ours = np.zeros((n, 784), np.uint8)
+    naive = np.empty((n, PIXELS), np.uint8)
+    ours = np.zeros((n, PIXELS), np.uint8)
     empty = np.zeros(n, dtype=bool)
     times = np.empty(n)
     for i, j in enumerate(chosen):
@@ -191,7 +191,7 @@ def _huge_canvas_ms(rng: np.random.Generator, images: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mnist_gui.drawbench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mnist_gui.bench.drawbench", description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="model file (.npz); default: the shipped pretrained model")
     parser.add_argument("--n", type=int, default=2000, help="number of drawings (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mnist_gui.data import load_mnist
     from mnist_gui.errors import MnistGuiError
-    from mnist_gui.modelfile import load_model
+    from mnist_gui.model import load_model
     from mnist_gui.resources_path import resource
 
     path = args.model or str(resource("pretrained.npz"))

@@ -165,7 +165,7 @@ def window_under_load(window, app, config, data, rounds: int) -> dict:
     configuration in this process (the window idle), so that the machine's slow spells (its cores
     are shared) hit both sides of each ratio alike. The throughput ratio is the median over the
     rounds of GUI rate / mean of the two neighbouring headless rates; lateness pools every tick."""
-    from mnist_gui.bench import engine_throughput
+    from mnist_gui.bench.engine import engine_throughput
 
     headless = [engine_throughput(config, data, epochs=config.epochs)["mean"]]
     lates, ratios, gui_rates, maxes = [], [], [], []
@@ -248,7 +248,7 @@ def startup_seconds(repeats: int = 3) -> float:
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as settings:
             t = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "mnist_gui.bench_gui", "--startup-probe", settings],
+            proc = subprocess.Popen([sys.executable, "-m", "mnist_gui.bench.window", "--startup-probe", settings],
                                     stdout=subprocess.PIPE, text=True, env=env)
             for line in proc.stdout:
                 if line.strip() == STARTUP_MARK:
@@ -264,7 +264,7 @@ def _startup_probe(settings_dir: str) -> int:
 
     app = _app()
     _isolated_settings(settings_dir)
-    from mnist_gui.app import MainWindow
+    from mnist_gui.ui.app import MainWindow
 
     window = MainWindow()
 
@@ -286,12 +286,12 @@ def _startup_probe(settings_dir: str) -> int:
 
 
 def gui_measurements(full: bool, data) -> dict:
-    from mnist_gui.presets import get_preset
+    from mnist_gui.training.presets import get_preset
 
     app = _app()
     with tempfile.TemporaryDirectory() as settings:
         _isolated_settings(settings)
-        from mnist_gui.app import MainWindow
+        from mnist_gui.ui.app import MainWindow
 
         window = MainWindow()
         window.resize(1280, 800)

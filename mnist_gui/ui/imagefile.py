@@ -4,11 +4,11 @@
 (dark ink on light paper), a screenshot of a canvas (light ink on black), an RGB or grey image, with
 or without an alpha channel, of any size. :func:`load_image` turns all of them into one thing: a 2-D
 uint8 array with the ink bright and the background 0, ready for
-:func:`mnist_gui.preprocess.preprocess_drawing`.
+:func:`mnist_gui.imaging.preprocess.preprocess_drawing`.
 
 Decoding is Qt's (``QImageReader``), so every format the GUI can show can be predicted, and no extra
-dependency is needed. This module and the ``ui`` package are the only places that import ``QtGui``;
-it needs no ``QApplication``: image decoding and painting on a ``QImage`` work without one.
+dependency is needed; that is why this module belongs to the Qt layer (the command line's ``predict``
+uses it too: image decoding and painting on a ``QImage`` need no ``QApplication``).
 
 Transparency: a transparent pixel has no colour of its own, so it is painted with the background
 colour. Which colour that is depends on the picture. If most of it is opaque, the opaque part is the
@@ -31,7 +31,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
 from mnist_gui.errors import ImageError
-from mnist_gui.preprocess import normalise_polarity
+from mnist_gui.imaging.preprocess import normalize_polarity
 
 __all__ = ["load_image", "MAX_PIXELS"]
 
@@ -79,7 +79,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     except MemoryError:
         raise ImageError(f"{name}: not enough memory to convert a "
                          f"{image.width()} x {image.height()} image") from None
-    return normalise_polarity(grey)
+    return normalize_polarity(grey)
 
 
 def _ensure_allocation_limit() -> None:

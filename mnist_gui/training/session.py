@@ -1,0 +1,340 @@
+"""The training loop, shared by the CLI, the GUI's worker, the tests and the benchmark.
+
+``TrainingSession(config, data).run()`` is a generator of the events in
+:mod:`mnist_gui.training.events`. The loop itself reads like a textbook's::
+
+    for epoch in epochs:
+        for x, y in batches:                 # BatchSource: shuffle, gather, augment, encode
+            loss = forward + backward
+            if the loss exploded: roll back  # RollbackGuard
+            optimizer step
+            maybe report progress            # ProgressMeter: throttled, pause-aware timings
+        evaluate on the validation set, report the epoch
+    evaluate on the test set, report the end
+
+and the bookkeeping lives in the small named helpers it calls. A :class:`TrainingControl`
+(thread-safe) pauses, resumes or stops the loop between batches.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from mnist_gui.data import MnistData
+from mnist_gui.model import Model, Normalization
+from mnist_gui.nn import build_mlp, make_optimizer, make_schedule
+from mnist_gui.training.batches import BatchSource
+from mnist_gui.training.config import TrainingConfig
+from mnist_gui.training.events import BatchProgress, EpochResult, TrainingEvent, TrainingFinished
+
+# A mean cross-entropy above this means the true class gets probability < e^-1000: no training that
+# is still learning gets there, while an exploding one (learning rate 10) passes it within a few
+# batches and then often dies quietly (all ReLUs off) without ever producing a NaN.
+DIVERGENCE_LOSS = 1000.0
+#: Seconds between progress events: 10 a second keeps a progress bar and live curves moving without
+#: flooding a terminal or a GUI thread with hundreds of batches a second. The one throttle of the
+#: event stream: the CLI and the GUI's worker pass every event on.
+PROGRESS_INTERVAL = 0.1
+
+
+class TrainingControl:
+    """Thread-safe pause / resume / stop, checked by the loop between batches."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+        self._abandon = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()   # wake a paused loop so it can see the stop
+
+    def abandon(self) -> None:
+        """Stop and skip the final evaluation: the session ends without a TrainingFinished event
+        (for a window that is closing and wants the thread back at once)."""
+        self._abandon.set()
+        self.stop()
+
+    @property
+    def abandoned(self) -> bool:
+        return self._abandon.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self) -> float:
+        """Block while paused; returns the seconds spent waiting (excluded from timings)."""
+        if self._running.is_set():
+            return 0.0
+        t0 = time.perf_counter()
+        self._running.wait()
+        return time.perf_counter() - t0
+
+
+def split_validation(images: np.ndarray, labels: np.ndarray, val_size: int, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A seeded random validation split taken from the training set: (train_x, train_y, val_x, val_y)."""
+    n = images.shape[0]
+    if val_size <= 0:
+        return images, labels, images[:0], labels[:0]
+    order = np.random.default_rng(seed).permutation(n)
+    val_idx, train_idx = np.sort(order[:val_size]), np.sort(order[val_size:])
+    return images[train_idx], labels[train_idx], images[val_idx], labels[val_idx]
+
+
+def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 2500) -> tuple[float, float]:
+    """(mean loss, accuracy) of a model on uint8 images."""
+    n = images.shape[0]
+    if n == 0:
+        return float("nan"), float("nan")
+    total_loss = 0.0
+    correct = 0
+    for start in range(0, n, chunk):
+        x = images[start:start + chunk]
+        y = labels[start:start + chunk]
+        logits = model.network.forward(model.encode(x), training=False)
+        total_loss += model.network.loss.forward(logits, y) * x.shape[0]
+        correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
+    return total_loss / n, correct / n
+
+
+class RollbackGuard:
+    """The last weights known to be healthy, and the way back to them when the loss explodes.
+
+    A copy of the parameters is taken every ``every`` steps, right after a batch gave a finite, sane
+    loss (the weights that produced it): a 1 MB copy is too costly per batch, negligible every 20.
+    """
+
+    def __init__(self, params: np.ndarray, every: int = 20) -> None:
+        self._params = params
+        self._saved = params.copy()
+        self.saved_step = 0
+        self.every = every
+
+    @staticmethod
+    def healthy(loss: float) -> bool:
+        return loss < DIVERGENCE_LOSS   # False for NaN too
+
+    def checkpoint(self, step: int) -> None:
+        """The loss at ``step`` was healthy: keep these weights if it is time to."""
+        if step % self.every == 0:
+            np.copyto(self._saved, self._params)
+            self.saved_step = step
+
+    def restore(self) -> None:
+        self._params[...] = self._saved
+
+
+class ProgressMeter:
+    """Running time, throughput and loss for progress events, emitted at most once per ``interval``
+    (and always at the final step). Time spent paused is excluded from every rate and estimate."""
+
+    def __init__(self, interval: float, total_steps: int) -> None:
+        self.interval = interval
+        self.total_steps = total_steps
+        self.start = time.perf_counter()
+        self.paused = 0.0
+        self.samples = 0
+        self._smoothed: float | None = None
+        self._window_sum, self._window_n = 0.0, 0
+        self._last_emit = -1e9
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self.paused
+
+    def record(self, loss: float, samples: int) -> None:
+        self.samples += samples
+        self._smoothed = loss if self._smoothed is None else 0.98 * self._smoothed + 0.02 * loss
+        self._window_sum += loss
+        self._window_n += 1
+
+    def due(self, step: int) -> bool:
+        now = time.perf_counter()
+        if now - self._last_emit >= self.interval or step == self.total_steps:
+            self._last_emit = now
+            return True
+        return False
+
+    def event(self, epoch: int, epochs: int, batch: int, batches: int, step: int, loss: float,
+              lr: float) -> BatchProgress:
+        mean_loss = self._window_sum / self._window_n
+        self._window_sum, self._window_n = 0.0, 0
+        elapsed = self.elapsed()
+        return BatchProgress(
+            epoch=epoch, epochs=epochs, batch=batch, batches=batches, step=step, total_steps=self.total_steps,
+            loss=loss, smoothed_loss=self._smoothed, lr=lr, samples_per_second=self.samples / max(elapsed, 1e-9),
+            elapsed=elapsed, eta=(self.total_steps - step) * (elapsed / step), mean_loss=mean_loss)
+
+
+@dataclass
+class _Run:
+    """The state of one pass through :meth:`TrainingSession.run`."""
+
+    batches: BatchSource
+    optimizer: object
+    lr_at: Callable[[int], float]
+    guard: RollbackGuard
+    meter: ProgressMeter
+    rng: np.random.Generator
+    step: int = 0
+    train_seconds: float = 0.0
+    epochs_done: int = 0
+    last_epoch: tuple[float, float, float] = (0.0, 0.0, 0.0)   # train loss, train accuracy, seconds
+
+
+class TrainingSession:
+    """One training run over a dataset. Iterate :meth:`run` to drive it."""
+
+    def __init__(self, config: TrainingConfig, data: MnistData, control: TrainingControl | None = None,
+                 progress_interval: float = PROGRESS_INTERVAL) -> None:
+        config.validate(n_train=data.train_images.shape[0])
+        self.config = config
+        self.data = data
+        self.control = control or TrainingControl()
+        self.progress_interval = progress_interval
+        train_x, train_y, val_x, val_y = split_validation(
+            data.train_images, data.train_labels, config.val_size, config.seed)
+        if config.limit is not None:
+            train_x, train_y = train_x[:config.limit], train_y[:config.limit]
+        self.train_x = np.ascontiguousarray(train_x)
+        self.train_y = train_y.astype(np.intp)
+        self.val_x, self.val_y = val_x, val_y.astype(np.intp)
+        self.test_x, self.test_y = data.test_images, data.test_labels.astype(np.intp)
+        network = build_mlp(config.sizes, activation=config.activation, dropout=config.dropout,
+                            init=None if config.init == "auto" else config.init, seed=config.seed)
+        norm = Normalization.standard() if config.normalization == "standard" else Normalization.unit()
+        self.model = Model(network, norm, metadata={
+            "preset": config.preset, "config": config.to_dict(),
+            "dataset": {"source": data.source, "checksum": data.checksum},
+        })
+        self.history: list[EpochResult] = []
+
+    def snapshot(self) -> Model:
+        """An independent copy of the current model (safe to use from another thread)."""
+        return self.model.copy()
+
+    # The loop ----------------------------------------------------------------------------------
+    def run(self, test_each_epoch: bool = False) -> Iterator[TrainingEvent]:
+        run = self._start()
+        ending = None                      # (status, reason) once the run stops early
+        for epoch in range(1, self.config.epochs + 1):
+            ending = yield from self._train_epoch(run, epoch)
+            if ending is not None or self.control.abandoned:
+                break
+            yield self._end_epoch(run, epoch, test_each_epoch)
+        if self.control.abandoned:
+            return
+        yield self._finish(run, *(ending or ("completed", f"completed {self.config.epochs} epochs")))
+
+    def _start(self) -> _Run:
+        cfg, net = self.config, self.model.network
+        batches = BatchSource(self.train_x, self.train_y, cfg.batch_size, self.model.encode,
+                              self._make_augmenter() if cfg.augment else None)
+        total_steps = batches.batches * cfg.epochs
+        return _Run(batches=batches,
+                    optimizer=make_optimizer(cfg.optimizer, net, l2=cfg.l2, momentum=cfg.momentum),
+                    lr_at=make_schedule(cfg.schedule, cfg.lr, total_steps),
+                    guard=RollbackGuard(net.flat_params), meter=ProgressMeter(self.progress_interval, total_steps),
+                    rng=np.random.default_rng(cfg.seed + 1))
+
+    def _train_epoch(self, run: _Run, epoch: int) -> Iterator[BatchProgress]:
+        """One pass over the training images; returns None, or (status, reason) if the run ends here."""
+        cfg, net, control, meter = self.config, self.model.network, self.control, run.meter
+        started, paused = time.perf_counter(), 0.0
+        loss_sum, correct = 0.0, 0
+        for batch, (x, y) in enumerate(run.batches.epoch(run.rng), start=1):
+            waited = control.wait_while_paused()
+            paused += waited
+            meter.paused += waited
+            if control.stop_requested:
+                return "stopped", f"stopped by the user during epoch {epoch}"
+            loss, ok = net.train_step_gradients(x, y)
+            if not run.guard.healthy(loss):
+                run.guard.restore()
+                shown = f"{loss:.4g}" if math.isfinite(loss) else str(loss)
+                return "diverged", (f"training diverged: the loss became {shown} at epoch {epoch}, batch {batch} "
+                                    f"(learning rate {cfg.lr:g} is probably too high); the weights from step "
+                                    f"{run.guard.saved_step}, the last healthy ones, were kept")
+            run.guard.checkpoint(run.step)
+            run.step += 1
+            run.optimizer.step(run.lr_at(run.step - 1))
+            loss_sum += loss * x.shape[0]
+            correct += ok
+            meter.record(loss, x.shape[0])
+            if meter.due(run.step):
+                yield meter.event(epoch, cfg.epochs, batch, run.batches.batches, run.step, loss,
+                                  run.lr_at(run.step - 1))
+        seconds = time.perf_counter() - started - paused
+        run.train_seconds += seconds
+        run.last_epoch = (loss_sum / run.batches.n, correct / run.batches.n, seconds)
+        return None
+
+    def _end_epoch(self, run: _Run, epoch: int, test_each_epoch: bool) -> EpochResult:
+        train_loss, train_accuracy, seconds = run.last_epoch
+        val_loss, val_acc = evaluate(self.model, self.val_x, self.val_y) if self.val_x.shape[0] else (None, None)
+        test_acc = evaluate(self.model, self.test_x, self.test_y)[1] if test_each_epoch else None
+        result = EpochResult(epoch=epoch, epochs=self.config.epochs, train_loss=train_loss,
+                             train_accuracy=train_accuracy, val_loss=val_loss, val_accuracy=val_acc,
+                             seconds=seconds, elapsed=run.meter.elapsed(), test_accuracy=test_acc)
+        self.history.append(result)
+        run.epochs_done = epoch
+        return result
+
+    def _finish(self, run: _Run, status: str, reason: str) -> TrainingFinished:
+        test_loss, test_acc = evaluate(self.model, self.test_x, self.test_y)
+        val_acc = self.history[-1].val_accuracy if self.history else None
+        self.model.metadata.update({
+            "history": [h.to_dict() for h in self.history],
+            "test_accuracy": test_acc,
+            "val_accuracy": val_acc,
+            "status": status,
+            "train_seconds": run.train_seconds,
+        })
+        return TrainingFinished(
+            status=status, reason=reason, epochs_completed=run.epochs_done, test_accuracy=test_acc,
+            test_loss=test_loss, val_accuracy=val_acc, train_seconds=run.train_seconds,
+            samples_per_second=run.meter.samples / max(run.meter.elapsed(), 1e-9), history=tuple(self.history))
+
+    def _make_augmenter(self):
+        from mnist_gui.imaging.augment import Augmenter  # only needed when augmentation is on
+
+        return Augmenter()
+
+
+def drive(events: Iterable[TrainingEvent], on_event: Callable[[TrainingEvent], None] | None = None
+          ) -> TrainingFinished | None:
+    """Run a session's events to the end, handing each to ``on_event``; returns the final event, or
+    None if the session was abandoned (it then ends without one)."""
+    finished = None
+    for event in events:
+        if on_event is not None:
+            on_event(event)
+        if isinstance(event, TrainingFinished):
+            finished = event
+    return finished
+
+
+def train(config: TrainingConfig, data: MnistData, control: TrainingControl | None = None
+          ) -> tuple[Model, TrainingFinished | None]:
+    """Run a whole session and return (model, final event): the simplest way to train. The final
+    event is None if ``control`` abandoned the session."""
+    session = TrainingSession(config, data, control)
+    return session.model, drive(session.run())
