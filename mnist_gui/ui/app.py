@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
-                               QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from mnist_gui import __version__
 from mnist_gui.errors import ModelFileError
@@ -100,12 +100,19 @@ class MainWindow(QMainWindow):
         row.addWidget(self.pad, 5)
         row.addWidget(preview_box)
         row.addWidget(self.chart, 6)
+        # Side and views are tab widgets: the side holds the training panel (and more panels as the app
+        # grows), the views area the training curves (and more views); a lone tab shows no tab bar.
+        self.side_tabs, self.view_tabs = QTabWidget(), QTabWidget()
+        for tabs, widget, title in ((self.side_tabs, self.panel, "Train"), (self.view_tabs, self.plots, "Curves")):
+            tabs.setDocumentMode(True)
+            tabs.setTabBarAutoHide(True)
+            tabs.addTab(widget, title)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(top)
-        self.right_splitter.addWidget(self.plots)
+        self.right_splitter.addWidget(self.view_tabs)
         self.right_splitter.setSizes([420, 340])
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.main_splitter.addWidget(self.panel)
+        self.main_splitter.addWidget(self.side_tabs)
         self.main_splitter.setCollapsible(0, False)
         self.main_splitter.addWidget(self.right_splitter)
         self.main_splitter.setStretchFactor(1, 1)
