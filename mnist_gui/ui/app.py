@@ -38,6 +38,7 @@ from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
 from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
+BUNDLED_TRAIN_IMAGES = 60000
 #: Where the window keeps the model of the last run it adopted (beside the settings file).
 LAST_TRAINED = "last-trained.npz"
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
@@ -273,6 +274,7 @@ class MainWindow(QMainWindow):
 
     def _on_dataset_ready(self, loaded) -> None:
         self._dataset_path, data = loaded.path, loaded.data
+        self.panel.set_dataset_size(data.n_train)
         self.dataset_label.setText(f"Dataset: {data.source} ({len(data.train_images):,} train / "
                                    f"{len(data.test_images):,} test images)")
         self.settings.dataset_path = loaded.path
@@ -353,6 +355,8 @@ class MainWindow(QMainWindow):
         if s.pen_width is not None:
             self.pad.set_pen_width(s.pen_width)
         self._dataset_path = s.dataset_path
+        # The bundled copy's size is known without loading it; another dataset's once it has been loaded.
+        self.panel.set_dataset_size(BUNDLED_TRAIN_IMAGES if self._dataset_path is None else None)
         self.dataset_label.setText(f"Dataset: {self._dataset_path or 'bundled MNIST'} (loaded when you train)")
 
     def _save_settings(self) -> None:
