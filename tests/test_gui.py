@@ -306,6 +306,14 @@ def test_export_drawing_and_help_dialogs(window, qtbot, tmp_path):
     assert "Ctrl+Z" in shortcuts.text()
     about.close()
     shortcuts.close()
+    help_action = next(a for a in help_menu.actions() if "How this works" in a.text())
+    assert help_action.shortcut().toString() == "F1"
+    help_action.trigger()                       # "How this works": what each part is, and the shortcuts
+    page = window.show_help()
+    assert page.isVisible() and page is window.show_help()
+    for words in ("backpropagation", "validation", "memorize", "centre of mass", "learning rate", "Ctrl+Z"):
+        assert words in page.text(), words
+    page.close()
 
 
 def _epoch(epoch, acc, val_acc=None):

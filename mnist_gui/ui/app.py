@@ -20,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
 
 from mnist_gui import __version__
 from mnist_gui.errors import ModelFileError
@@ -30,6 +30,7 @@ from mnist_gui.model import Model, load_model, save_model
 from mnist_gui.resources_path import resource
 from mnist_gui.state.models import ModelSlots
 from mnist_gui.ui.canvas import DrawingPad
+from mnist_gui.ui.help import HelpDialog
 from mnist_gui.ui.plots import TrainingPlots
 from mnist_gui.ui.prediction_chart import EMPTY_HINT, PredictionChart
 from mnist_gui.ui.preview import PreviewBox
@@ -44,7 +45,8 @@ LAST_TRAINED = "last-trained.npz"
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
              ("Ctrl+Z", "Undo the last stroke (or a clear)"), ("Delete, or Esc on the canvas", "Clear the drawing"),
              ("Ctrl+Return", "Train"), ("Ctrl+P", "Pause / resume training"), ("Ctrl+.", "Stop training"),
-             ("Ctrl+Q", "Quit"), ("F1", "This list")]
+             ("Ctrl+Q", "Quit"), ("F1", "How this works (with this list)"),
+             ("Shift+F1", "What's this? Click any control for its explanation")]
 ABOUT = (f"<h3>mnist-gui {__version__}</h3><p>Train a neural network written in plain NumPy on MNIST, watch it "
          "learn, and draw digits to test it.</p><p>The MNIST database of handwritten digits is by Yann LeCun, "
          "Corinna Cortes and Christopher J.C. Burges, licensed under CC BY-SA 3.0.</p>")
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
+        self._help: HelpDialog | None = None
         self.runner = TrainingRunner(self)
         self._build_ui()
         self._connect()
@@ -172,7 +175,9 @@ class MainWindow(QMainWindow):
         self.pause_action = action(menu, "&Pause / resume training", self.panel.toggle_pause, "Ctrl+P")
         self.stop_action = action(menu, "&Stop training", self.panel.request_stop, "Ctrl+.")
         menu = self.menuBar().addMenu("&Help")
-        action(menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        action(menu, "&How this works", self.show_help, QKeySequence.StandardKey.HelpContents)
+        menu.addAction(QWhatsThis.createAction(self))
+        action(menu, "&Keyboard shortcuts", self.show_shortcuts)
         action(menu, "&About mnist-gui", lambda: self._message(QMessageBox.Icon.Information, "About mnist-gui", ABOUT))
 
     def _ask(self, dialog, title: str, default: str, filters: str | None, then) -> None:
@@ -338,6 +343,14 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box
+
+    def show_help(self) -> HelpDialog:
+        """The "How this works" page (non-modal, one instance)."""
+        if self._help is None:
+            self._help = HelpDialog(SHORTCUTS, self)
+        self._help.show()
+        self._help.raise_()
+        return self._help
 
     def show_shortcuts(self) -> QMessageBox:
         rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS)
