@@ -38,6 +38,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from mnist_gui.data._files import reading
 from mnist_gui.errors import DatasetError
 
 __all__ = ["PenDigit", "DatasetError", "read_pendigits", "split_by_writer", "writer_folds",
@@ -79,7 +80,11 @@ class PenDigit:
 
 # --------------------------------------------------------------------------------- reading
 def _read_text(path: Path, name: str, max_bytes: int) -> str:
-    try:
+    if path.is_dir():
+        raise DatasetError(f"{name}: is a directory, not a file")
+    if path.exists() and not path.is_file():   # a FIFO or a device could block or never end
+        raise DatasetError(f"{name}: not a regular file")
+    with reading(name):
         with open(path, "rb") as f:
             head = f.read(2)
             f.seek(0)
@@ -91,14 +96,6 @@ def _read_text(path: Path, name: str, max_bytes: int) -> str:
                     raise DatasetError(f"{name}: corrupt or truncated gzip data ({exc})") from None
             else:
                 data = f.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: file not found") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{name}: is a directory, not a file") from None
-    except PermissionError:
-        raise DatasetError(f"{name}: cannot read the file: permission denied") from None
-    except OSError as exc:
-        raise DatasetError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
         raise DatasetError(f"{name}: more than {max_bytes:,} bytes of text; this is not a pen-digit "
                            "file of a plausible size (raise max_bytes to read it anyway)")
