@@ -250,7 +250,7 @@ class RunLibrary:
 
     # -- listing ------------------------------------------------------------------------------
     def records(self) -> list[RunRecord]:
-        """Every readable run, the shipped model first, then the runs from oldest to newest."""
+        """Every readable run: the shipped model first, then the runs by id (that is, by starting time)."""
         self.warnings, self.new_warnings = [], []
         found = [r for r in (self._shipped_record(),) if r is not None]
         try:
@@ -536,7 +536,7 @@ class RunLibrary:
         except OSError as exc:
             raise LibraryError(f"cannot create the library folder {self.runs_dir}: {_reason(exc)}") from exc
         for _ in range(100):
-            run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+            run_id = _new_id()
             try:
                 (self.runs_dir / run_id).mkdir()
             except FileExistsError:
@@ -607,6 +607,12 @@ class RunLibrary:
             atomic_write(path, writer, mode)
         except OSError as exc:
             raise LibraryError(f"cannot {what}: {path}: {_reason(exc)}") from exc
+
+
+def _new_id() -> str:
+    """The local time to the second, and a random suffix: sorts by date, and two programs starting a run
+    in the same second still differ (and the exclusive mkdir settles the rest)."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
 
 def _reason(exc: BaseException) -> str:
