@@ -148,9 +148,13 @@ class _Progress:
 
 
 def _library():
-    from mnist_gui.state.datadir import data_dir
-    from mnist_gui.state.library import RunLibrary
+    import logging
 
+    from mnist_gui.state.datadir import data_dir
+    from mnist_gui.state.library import RunLibrary, log
+
+    if not log.handlers:   # the command line prints the library's warnings itself, once (_warn_library)
+        log.addHandler(logging.NullHandler())
     return RunLibrary(data_dir())
 
 
