@@ -202,10 +202,15 @@ class MainWindow(QMainWindow):
         export = menu.addMenu("E&xport")
         for which in ("loss", "accuracy"):
             for fmt, kind in (("png", "plot as PNG"), ("svg", "plot as SVG"), ("csv", "data as CSV")):
-                action(export, f"{which.capitalize()} {kind}…", lambda w=which, f=fmt: self._ask_export_plot(w, f))
+                action(export, f"{which.capitalize()} {kind}…",
+                       lambda _=False, w=which, f=fmt: self._ask_export_plot(w, f))   # _: triggered's "checked"
         export.addSeparator()
         action(export, "Run &metrics as JSON or CSV…", lambda: self._ask_export_metrics(self.models_panel.ticked()
                or [i for i in (self.model_slots.current_id,) if i]))
+        models_panel = self.models_panel   # its requests that need a file name: the same dialogs as the menu's
+        models_panel.import_requested.connect(self.open_action.trigger)
+        models_panel.save_requested.connect(lambda run_id: self.set_current_model(run_id) and self.save_action.trigger())
+        models_panel.export_metrics_requested.connect(self._ask_export_metrics)
         menu.addSeparator()
         self.dataset_actions = [action(menu, "Use &dataset folder…", lambda: self._ask(
             dialog.getExistingDirectory, "Folder with the MNIST IDX (or CSV) files", "", None, self.set_dataset_path)),
@@ -312,10 +317,11 @@ class MainWindow(QMainWindow):
         if self.runner.is_busy() or self._closing:
             return False
         self._save_settings()
-        self.plots.reset(epochs_before + config.epochs, start=parent_curves)
         self._run_title = (f"Live: continuing {parent.name if parent else 'the current model'}" if initial is not None
                            else f"Live: training {config.preset or 'a custom network'}")
+        self.plots.reset(epochs_before + config.epochs, start=parent_curves, title=self._run_title)
         self.panel.set_state(LOADING)
+        self.models_panel.set_training(True)
         self._set_job("train")
         self.runner.train(config, self._dataset_path, RecordRun(str(self.library.folder), parent, parent_curves),
                           initial=initial)
@@ -382,7 +388,7 @@ class MainWindow(QMainWindow):
             using = "the bundled MNIST" if self._dataset_path is None else self._dataset_path
             return self.show_error("Dataset not usable", f"{error}\n\nStill using {using}.")
         self.model_slots.end_training()
-        self.library_ui.panel.set_training(False)
+        self.models_panel.set_training(False)
         self.library_ui.update_plots()
         self.refresh_prediction()
         self.panel.show_failed(str(error))
@@ -392,7 +398,7 @@ class MainWindow(QMainWindow):
         self._set_job(None)
         if self.model_slots.training:   # abandoned without an outcome
             self.model_slots.end_training()
-            self.library_ui.panel.set_training(False)
+        self.models_panel.set_training(False)
         self.panel.set_state(IDLE)
 
     # -- errors and dialogs ----------------------------------------------------------------------

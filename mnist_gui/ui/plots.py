@@ -257,13 +257,13 @@ class TrainingPlots(QGroupBox):
         return next(label for sample, label in legend.items if sample.item is self.test_marker)
 
     # -- feeding (the live run) -----------------------------------------------------------------
-    def reset(self, epochs: int | None = None, start: RunCurves | None = None) -> None:
-        """Forget the live run and show it; with ``epochs``, fix the x range to the run's length. A
-        continued run passes its parent's curves as ``start``: its own go on from them."""
+    def reset(self, epochs: int | None = None, start: RunCurves | None = None, title: str | None = None) -> None:
+        """Forget the live run and show it (under ``title``); with ``epochs``, fix the x range to the
+        run's length. A continued run passes its parent's curves as ``start``: its own go on from them."""
         self._live = _Series.from_curves(start)
         self._live_epochs = epochs or 5
         self._idle = epochs is None   # nothing trained yet: the hint says what to do
-        self.show_live(LIVE_TITLE)
+        self.show_live(title)
 
     def add_progress(self, ev: BatchProgress) -> None:
         """One point of the smoothed batch loss, at x = epochs done so far (fractional). The mean over
