@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QContextMenuEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
@@ -337,8 +337,10 @@ def test_export_plots_and_metrics(window, qtbot, tmp_path, monkeypatch):
     answers.append(str(tmp_path / "m.csv"))
     qtbot.mouseClick(window.models_panel.export_button, Qt.MouseButton.LeftButton)
     assert "metric" in (tmp_path / "m.csv").read_text().splitlines()[0]
-    # Each plot's context menu offers the same.
-    window.plots.accuracy_plot.customContextMenuRequested.emit(QPoint(20, 20))
+    # Each plot's context menu (a right-click) offers the same.
+    viewport = window.plots.accuracy_plot.viewport()
+    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(40, 40),
+                                                       viewport.mapToGlobal(QPoint(40, 40))))
     menu = next(m for m in window.plots.findChildren(QMenu) if m.isVisible())
     assert [a.text() for a in menu.actions()] == ["Export accuracy plot as PNG…", "Export accuracy plot as SVG…",
                                                   "Export accuracy data as CSV…"]

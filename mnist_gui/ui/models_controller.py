@@ -259,9 +259,13 @@ class ModelsController(QObject):
         self.panel.set_ticked([i for i in self.panel.ticked() if i not in ids])
         self.panel.set_undo(f"Bring back {', '.join(repr(n) for n in names)}")
         if was_current is not None:
+            # Not a choice of the user's: a run in training may still become current when it completes.
+            chosen, following = self.slots.chosen_during_run, self.slots.following_live
             fallback = self.library.current()
             if fallback is None or not self.choose(fallback.id):
                 self.slots.record = None
+            self.slots.chosen_during_run, self.slots.following_live = chosen, following
+            self.window.refresh_prediction()
         self.refresh(follow_elsewhere=False)
         self.update_plots()
         self.window.statusBar().showMessage(f"deleted {', '.join(repr(n) for n in names)} (Undo delete in the "

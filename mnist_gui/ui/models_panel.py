@@ -303,6 +303,8 @@ class ModelsPanel(QGroupBox):
     # -- what the window tells it -----------------------------------------------------------------
     def set_records(self, records: list[RunRecord], current_id: str | None) -> None:
         """Show these runs; ``current_id`` is the current model (its row is selected, bold)."""
+        if records == self.model.records and current_id == self.model.current_id:
+            return   # nothing changed (the window refreshes when it comes to the front): keep any open editor
         self._updating = True
         try:
             self.model.set_records(records, current_id)
