@@ -60,7 +60,7 @@ def compare_rows(records: list[RunRecord]) -> list[ComparedRow]:
                ("validation accuracy", lambda r: _percent(r.val_accuracy)),
                ("architecture", lambda r: r.architecture), ("epochs trained", lambda r: str(r.epochs)),
                ("training time", lambda r: _duration(r.duration)), ("origin", lambda r: r.origin),
-               ("started", lambda r: (r.created or MISSING).replace("T", " "))]
+               ("started", lambda r: (r.created or MISSING)[:16].replace("T", " "))]
     rows = []
     for label, get in outcome:
         values = tuple(get(r) for r in records)
@@ -73,6 +73,8 @@ def compare_rows(records: list[RunRecord]) -> list[ComparedRow]:
         rows.append(ComparedRow(key, values, len(set(values)) > 1, "config"))
     for key in ("source", "checksum"):
         values = tuple(_show((r.dataset or {}).get(key)) for r in records)
+        if key == "checksum":   # 64 hex digits: the first 12 tell datasets apart
+            values = tuple(v if v == MISSING else v[:12] + "…" for v in values)
         rows.append(ComparedRow(f"dataset {key}", values, len(set(values)) > 1, "dataset"))
     return rows
 

@@ -13,7 +13,7 @@ ids, and the window answers by calling :meth:`ModelsPanel.set_records` with what
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
@@ -24,9 +24,9 @@ HEADERS = ("", "Name", "Test", "Date", "Status", "Architecture")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 CURRENT_BACKGROUND = QColor("#dde8f8")
-NAME_WIDTH = 130
+NAME_WIDTH = 115
 #: The width the panel asks for, so every column shows without scrolling (the window widens its side).
-PREFERRED_WIDTH = 520
+PREFERRED_WIDTH = 560
 
 
 def _date(record: RunRecord) -> str:
@@ -225,8 +225,12 @@ class ModelsPanel(QGroupBox):
         header.setStretchLastSection(True)
         header.setMinimumSectionSize(24)
         fm = self.table.fontMetrics()
-        for column, sample in ((COMPARE, "MM"), (TEST, "100.00%M"), (DATE, "12-31 23:59M"), (STATUS, "completedM")):
-            header.resizeSection(column, fm.horizontalAdvance(sample) + 12)
+        bold = QFont(self.table.font())
+        bold.setBold(True)   # the current row's text is bold: its cells must fit too
+        wide = QFontMetrics(bold)
+        for column, sample in ((COMPARE, "M"), (TEST, "99.99%"), (DATE, "12-31 23:59"), (STATUS, "completed")):
+            header.resizeSection(column, max(fm.horizontalAdvance(HEADERS[column]) + 20,
+                                             wide.horizontalAdvance(sample) + 10))
         header.resizeSection(NAME, NAME_WIDTH)
 
         def button(text: str, name: str, tip: str) -> QPushButton:
