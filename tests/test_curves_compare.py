@@ -87,6 +87,10 @@ def test_configs_side_by_side_mark_what_differs(tmp_path):
     assert not rows["dataset checksum"].differs and rows["test accuracy"].values == ("91.00%", "95.00%")
     assert {r.label for r in compare_rows([a, b]) if r.differs and r.section == "config"} == {"lr", "optimizer",
                                                                                               "preset"}
+    # A metric added later (another measurement of a run) shows up without any change here.
+    a = library.update_metrics(a.id, {"pen_drawn_accuracy": 0.875})
+    rows = {r.label: r for r in compare_rows([a, b])}
+    assert rows["pen drawn accuracy"].values == ("0.875", "—") and rows["pen drawn accuracy"].differs
 
 
 def test_metrics_files_read_back(tmp_path):

@@ -373,10 +373,13 @@ def test_a_damaged_record_shows_a_warning_and_costs_only_itself(qtbot, model_pat
 
 
 def test_the_window_follows_a_current_model_chosen_elsewhere(window, qtbot):
+    seen = []
+    window.current_model_changed.connect(seen.append)
     other = RunLibrary(window.library.folder)                 # the command line, say
     other.set_current("shipped")
     window.library_ui.refresh()                               # what coming back to the window does
     assert current(window)["id"] == "shipped" and "changed elsewhere" in window.statusBar().currentMessage()
+    assert seen and seen[-1]["id"] == "shipped" and seen[-1]["current"] and seen[-1]["name"] == "Shipped model"
 
 
 def test_the_old_remembered_model_is_brought_into_the_library_once(qtbot, tmp_path, model_path):  # noqa: F811

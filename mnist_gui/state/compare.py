@@ -65,6 +65,12 @@ def compare_rows(records: list[RunRecord]) -> list[ComparedRow]:
     for label, get in outcome:
         values = tuple(get(r) for r in records)
         rows.append(ComparedRow(label, values, len(set(values)) > 1, "run"))
+    extra: list[str] = []    # metrics added later (a pen-drawn accuracy...): shown as they come
+    for r in records:
+        extra += [k for k in r.metrics if k not in ("test_accuracy", "val_accuracy") and k not in extra]
+    for key in extra:
+        values = tuple(_show(r.metrics.get(key)) for r in records)
+        rows.append(ComparedRow(key.replace("_", " "), values, len(set(values)) > 1, "run"))
     keys: list[str] = []
     for r in records:
         keys += [k for k in (r.config or {}) if k not in keys]

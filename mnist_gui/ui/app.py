@@ -10,8 +10,8 @@ weights arrive); the library of runs and the Models panel are handled by
 Automation contract: ``MainWindow(model_path=None)`` builds without an event loop; child objectNames
 ``drawingCanvas``, ``trainButton``, ``stopButton``, ``predictionChart``, ``lossPlot``, ``accuracyPlot``,
 ``modelsPanel``; signals ``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict with
-test_accuracy)``; :meth:`MainWindow.models` (a list of dicts with ``id``, ``name``, ``test_accuracy``,
-``status``, ``current``) and :meth:`MainWindow.set_current_model`.
+test_accuracy)`` and ``current_model_changed(dict or None)``; :meth:`MainWindow.models` (a list of dicts
+with ``id``, ``name``, ``test_accuracy``, ``status``, ``current``) and :meth:`MainWindow.set_current_model`.
 Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, recorded in ``last_error``).
 """
 
@@ -61,6 +61,9 @@ ABOUT = (f"<h3>mnist-gui {__version__}</h3><p>Train a neural network written in 
 class MainWindow(QMainWindow):
     prediction_changed = Signal(object)   # np.ndarray (10,) of probabilities
     training_finished = Signal(object)    # dict: TrainingFinished.metrics()
+    #: The current model changed (chosen, trained, opened, renamed): its ``models()`` entry, or None
+    #: when there is none; an entry with ``id`` None is a model not in the library (its record failed).
+    current_model_changed = Signal(object)
     error_shown = Signal(str, str)        # title, text
 
     def __init__(self, model_path: str | None = None, parent: QWidget | None = None) -> None:
@@ -255,6 +258,9 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(model is not None)
         self.chart.set_hint(EMPTY_HINT if model is not None else NO_MODEL_HINT)
         self.chart.set_source(self.model_slots.caption())
+        record = self.model_slots.record
+        self.current_model_changed.emit(None if model is None else record.summary(True) if record is not None
+                                        else {"id": None, "name": source, "test_accuracy": acc, "current": True})
 
     def open_model(self, path: str) -> bool:
         """Open a model file: it joins the library and becomes the current model."""
