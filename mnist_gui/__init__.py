@@ -7,8 +7,9 @@ modules with PySide6 made unimportable:
 
 =================  ===================================================================================
 ``digits``,        the shape of the problem (28x28, 10 classes); the error types; atomic file writes;
-``errors``,        where the shipped resources are
+``errors``,        numbers as people read them; where the shipped resources are
 ``atomic``,
+``formatting``,
 ``resources_path``
 ``nn``             the engine: layers, loss, initializers, optimizers, schedules, networks (NumPy only)
 ``data``           datasets: IDX and CSV readers, the bundled MNIST, the downloader

@@ -131,7 +131,7 @@ class _Progress:
         frac = ev.step / ev.total_steps
         bar = "#" * int(frac * 30)
         self.stream.write(f"\r[{bar:<30}] epoch {ev.epoch}/{ev.epochs} batch {ev.batch}/{ev.batches} "
-                          f"loss {ev.smoothed_loss:.4f} {ev.samples_per_second:,.0f} img/s "
+                          f"recent batch loss {ev.smoothed_loss:.4f} {ev.samples_per_second:,.0f} img/s "
                           f"eta {ev.eta:4.0f}s ")
         self.stream.flush()
 
@@ -142,8 +142,8 @@ class _Progress:
         if ev.epochs > 50 and ev.epoch % 25 and ev.epoch != ev.epochs:
             return
         val = f" val_loss {ev.val_loss:.4f} val_acc {ev.val_accuracy:.4f}" if ev.val_accuracy is not None else ""
-        self.stream.write(f"epoch {ev.epoch}/{ev.epochs} loss {ev.train_loss:.4f} acc {ev.train_accuracy:.4f}"
-                          f"{val} ({ev.seconds:.2f}s)\n")
+        self.stream.write(f"epoch {ev.epoch}/{ev.epochs} loss {ev.train_loss:.4f} (epoch mean) acc "
+                          f"{ev.train_accuracy:.4f}{val} ({ev.seconds:.2f}s)\n")
         self.stream.flush()
 
 
@@ -349,6 +349,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from mnist_gui.formatting import percent
     from mnist_gui.imaging.preprocess import preprocess_drawing
     from mnist_gui.ui.imagefile import load_image
 
@@ -378,7 +379,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{r['image']}: no ink found (blank image)")
         else:
             probs = "  ".join(f"{d}:{p:.3f}" for d, p in enumerate(r["probabilities"]))
-            print(f"{r['image']}: {r['digit']} ({r['probabilities'][r['digit']]:.1%})  {probs}")
+            print(f"{r['image']}: {r['digit']} ({percent(r['probabilities'][r['digit']])})  {probs}")
     return 0
 
 

@@ -234,3 +234,24 @@ def test_a_damaged_record_is_a_warning_not_a_failure(trained):
     proc = run_cli("runs", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[-1])[0]["id"] == "shipped"
     assert proc.stderr.startswith("warning: ") and "damaged run record" in proc.stderr
+
+
+def test_the_progress_bar_says_which_loss_it_shows():
+    # The bar showed the last batch's loss as "loss 0.8546" while the epoch line gave the epoch's mean.
+    import io
+
+    from mnist_gui.cli import _Progress
+    from mnist_gui.training import BatchProgress, EpochResult
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    progress = _Progress(out, json_mode=False)
+    progress.show(BatchProgress(epoch=1, epochs=2, batch=5, batches=10, step=5, total_steps=20, loss=0.85,
+                                smoothed_loss=0.8546, lr=1e-3, samples_per_second=1000.0, elapsed=1.0, eta=3.0))
+    progress.show(EpochResult(epoch=1, epochs=2, train_loss=0.1921, train_accuracy=0.9, val_loss=0.2,
+                              val_accuracy=0.89, seconds=1.0, elapsed=1.0))
+    text = out.getvalue()
+    assert "recent batch loss 0.8546" in text and "loss 0.1921 (epoch mean)" in text

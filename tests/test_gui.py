@@ -321,6 +321,14 @@ def test_export_drawing_and_help_dialogs(window, qtbot, tmp_path):
     assert "Ctrl+Z" in shortcuts.text()
     about.close()
     shortcuts.close()
+    help_action = next(a for a in help_menu.actions() if "How this works" in a.text())
+    assert help_action.shortcut().toString() == "F1"
+    help_action.trigger()                       # "How this works": what each part is, and the shortcuts
+    page = window.show_help()
+    assert page.isVisible() and page is window.show_help()
+    for words in ("backpropagation", "validation", "memorize", "centre of mass", "learning rate", "Ctrl+Z"):
+        assert words in page.text(), words
+    page.close()
 
 
 def _epoch(epoch, acc, val_acc=None):
@@ -573,3 +581,72 @@ def test_a_damaged_settings_file_gives_defaults_not_a_dead_window(qtbot, model_p
     window = open_window(qtbot, model_path)
     assert window.pad.pen_width() == DrawingCanvas().pen_width()
     assert window.panel.config() is not None and window.model is not None
+
+
+def test_a_bad_field_says_why_in_the_panel_not_only_in_a_tooltip(window):
+    from PySide6.QtWidgets import QLabel
+
+    error = window.findChild(QLabel, "formError")
+    assert not error.isVisible()
+    for field, text, words in (("lr", "1e9", "learning rate"), ("seed", str(10**20), "seed"),
+                               ("limit", "99999999", "training images"), ("batch_size", "100000000", "batch size")):
+        set_fields(window, **{field: text})
+        assert window.panel.config() is None and not window.panel.train_button.isEnabled()
+        assert list(window.panel.errors()) == [field], window.panel.errors()   # blamed on the right field
+        assert error.isVisible() and words in error.text().lower(), error.text()
+        set_fields(window, **{field: {"lr": "0.002", "seed": "0", "limit": "", "batch_size": "128"}[field]})
+        assert window.panel.config() is not None and not error.isVisible()
+
+
+def test_edits_turn_the_preset_into_custom_and_a_preset_choice_keeps_them(window):
+    panel = window.panel
+    panel.apply_preset("fast")
+    assert panel.preset_combo.currentText() == "fast" and panel.config().preset == "fast"
+    set_fields(window, epochs="7", hidden="64")
+    assert panel.preset_combo.currentText() == "custom" and panel.config().preset is None
+    panel.preset_combo.setCurrentText("keras-book")             # picking a preset...
+    assert panel.config().preset == "keras-book" and panel.edits["epochs"].text() == "5"
+    panel.preset_combo.setCurrentText("custom")                 # ...does not lose the edits
+    assert panel.edits["epochs"].text() == "7" and panel.edits["hidden"].text() == "64"
+    assert panel.config().epochs == 7 and panel.config().optimizer == "adam"   # the edits of fast
+    set_fields(window, epochs="5", hidden="256,128")            # edited back to fast itself
+    assert panel.preset_combo.currentText() == "fast" and panel.config().preset == "fast"
+    set_fields(window, epochs="9")
+    state = panel.state_dict()
+    panel.apply_preset("best")
+    panel.restore(state)                                        # settings bring custom edits back
+    assert panel.preset_combo.currentText() == "custom" and panel.config().epochs == 9
+
+
+def test_paused_says_paused_and_a_stopped_run_reports_its_time(window, qtbot):
+    set_fields(window, **LONG)
+    window.panel.train_button.click()
+    bar = window.panel.progress_bar
+    qtbot.waitUntil(lambda: bar.value() > 0, timeout=10000)
+    window.pause_action.trigger()
+    qtbot.wait(300)                        # progress of the batch that ran on must not overwrite it
+    assert bar.format().startswith("paused") and "paused" in window.panel.detail_label.text()
+    assert "left" not in window.panel.detail_label.text()
+    window.pause_action.trigger()
+    qtbot.waitUntil(lambda: "left" in window.panel.detail_label.text(), timeout=10000)
+    with qtbot.waitSignal(window.training_finished, timeout=10000) as finished:
+        window.stop_action.trigger()
+    assert finished.args[0]["train_seconds"] > 0
+    assert " 0.0 s" not in window.panel.detail_label.text() and "of training" in window.panel.detail_label.text()
+
+
+def test_the_schedule_is_drawn_for_the_fields_and_every_control_explains_itself(window):
+    from PySide6.QtWidgets import QWidget
+
+    view = window.findChild(QWidget, "scheduleView")
+    set_fields(window, lr="0.002", epochs="5")
+    window.panel.schedule_combo.setCurrentText("cosine")
+    assert "peak 0.002" in view.accessibleDescription()
+    window.panel.schedule_combo.setCurrentText("constant")
+    assert view.accessibleDescription() == "learning rate 0.002 throughout"
+    set_fields(window, lr="-1")
+    assert "needs a valid" in view.accessibleDescription()
+    panel = window.panel
+    for widget in (*panel.edits.values(), *panel.combos.values(), panel.preset_combo, panel.augment_check):
+        assert len(widget.whatsThis()) > 30, widget.objectName()
+    assert "0.001" in panel.edits["lr"].whatsThis()             # a sensible range, not only a name

@@ -302,7 +302,7 @@ def gui_measurements(full: bool, data) -> dict:
         draw = draw_latency(window, app, repeats=300 if full else 50)
         config = get_preset("fast").config
         if not full:
-            config = replace(config, epochs=1, limit=10000)
+            config = replace(config, epochs=1, limit=6000)
         load = window_under_load(window, app, config, data, rounds=3 if full else 1)
         turns = throughput_taking_turns(window, app, config, data, turn_seconds=0.25 if full else 0.03)
         window.shutdown()

@@ -252,8 +252,9 @@ class TrainingSession:
             yield self._end_epoch(run, epoch, test_each_epoch)
         if self.control.abandoned:
             return
-        done = f"completed {self.config.epochs} epochs" + (
-            f" ({self.epoch_offset + self.config.epochs} in all)" if self.epoch_offset else "")
+        epochs = self.config.epochs
+        done = f"completed {epochs} epoch{'s' if epochs != 1 else ''}" + (
+            f" ({self.epoch_offset + epochs} in all)" if self.epoch_offset else "")
         yield self._finish(run, *(ending or ("completed", done)))
 
     def _start(self) -> _Run:
@@ -272,19 +273,25 @@ class TrainingSession:
         cfg, net, control, meter = self.config, self.model.network, self.control, run.meter
         started, paused = time.perf_counter(), 0.0
         loss_sum, correct = 0.0, 0
+
+        def ended(status: str, reason: str) -> tuple[str, str]:
+            # The part of the epoch that ran counts: a run stopped 10 s into its first epoch trained 10 s.
+            run.train_seconds += time.perf_counter() - started - paused
+            return status, reason
+
         for batch, (x, y) in enumerate(run.batches.epoch(run.rng), start=1):
             waited = control.wait_while_paused()
             paused += waited
             meter.paused += waited
             if control.stop_requested:
-                return "stopped", f"stopped by the user during epoch {epoch}"
+                return ended("stopped", f"stopped by the user during epoch {epoch}")
             loss, ok = net.train_step_gradients(x, y)
             if not run.guard.healthy(loss):
                 run.guard.restore()
                 shown = f"{loss:.4g}" if math.isfinite(loss) else str(loss)
-                return "diverged", (f"training diverged: the loss became {shown} at epoch {epoch}, batch {batch} "
-                                    f"(learning rate {cfg.lr:g} is probably too high); the weights from step "
-                                    f"{run.guard.saved_step}, the last healthy ones, were kept")
+                return ended("diverged", f"training diverged: the loss became {shown} at epoch {epoch}, batch {batch} "
+                                         f"(learning rate {cfg.lr:g} is probably too high); the weights from step "
+                                         f"{run.guard.saved_step}, the last healthy ones, were kept")
             run.guard.checkpoint(run.step)
             run.step += 1
             run.optimizer.step(run.lr_at(run.step - 1))

@@ -24,7 +24,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
 
 from mnist_gui import __version__
 from mnist_gui.errors import ModelFileError
@@ -36,6 +36,7 @@ from mnist_gui.state.datadir import data_dir
 from mnist_gui.state.library import RunLibrary
 from mnist_gui.state.models import ModelSlots
 from mnist_gui.ui.canvas import DrawingPad
+from mnist_gui.ui.help import HelpDialog
 from mnist_gui.ui.models_controller import ModelsController
 from mnist_gui.ui.models_panel import PREFERRED_WIDTH
 from mnist_gui.ui.notice_bar import NoticeBar
@@ -47,12 +48,13 @@ from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
 from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
+BUNDLED_TRAIN_IMAGES = 60000
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
              ("Ctrl+Z", "Undo the last stroke (or a clear)"), ("Delete, or Esc on the canvas", "Clear the drawing"),
              ("Ctrl+Return", "Train"), ("Ctrl+Shift+Return", "Continue training the current model"),
-             ("Ctrl+P", "Pause / resume training"), ("Ctrl+.", "Stop training"),
-             ("Ctrl+M", "Show the Models panel"),
-             ("Ctrl+Q", "Quit"), ("F1", "This list")]
+             ("Ctrl+P", "Pause / resume training"), ("Ctrl+.", "Stop training"), ("Ctrl+M", "Show the Models panel"),
+             ("Ctrl+Q", "Quit"), ("F1", "How this works (with this list)"),
+             ("Shift+F1", "What's this? Click any control for its explanation")]
 ABOUT = (f"<h3>mnist-gui {__version__}</h3><p>Train a neural network written in plain NumPy on MNIST, watch it "
          "learn, and draw digits to test it.</p><p>The MNIST database of handwritten digits is by Yann LeCun, "
          "Corinna Cortes and Christopher J.C. Burges, licensed under CC BY-SA 3.0.</p>")
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
+        self._help: HelpDialog | None = None
         self.runner = TrainingRunner(self)
         self.library_ui = ModelsController(self, self.library)
         self._build_ui()
@@ -234,7 +237,9 @@ class MainWindow(QMainWindow):
         self.pause_action = action(menu, "&Pause / resume training", self.panel.toggle_pause, "Ctrl+P")
         self.stop_action = action(menu, "&Stop training", self.panel.request_stop, "Ctrl+.")
         menu = self.menuBar().addMenu("&Help")
-        action(menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        action(menu, "&How this works", self.show_help, QKeySequence.StandardKey.HelpContents)
+        menu.addAction(QWhatsThis.createAction(self))
+        action(menu, "&Keyboard shortcuts", self.show_shortcuts)
         action(menu, "&About mnist-gui", lambda: self._message(QMessageBox.Icon.Information, "About mnist-gui", ABOUT))
 
     def _ask(self, dialog, title: str, default: str, filters: str | None, then) -> None:
@@ -351,6 +356,7 @@ class MainWindow(QMainWindow):
 
     def _on_dataset_ready(self, loaded) -> None:
         self._dataset_path, data = loaded.path, loaded.data
+        self.panel.set_dataset_size(data.n_train)
         self.dataset_label.setText(f"Dataset: {data.source} ({len(data.train_images):,} train / "
                                    f"{len(data.test_images):,} test images)")
         self.settings.dataset_path = loaded.path
@@ -427,6 +433,14 @@ class MainWindow(QMainWindow):
         box.open()
         return box
 
+    def show_help(self) -> HelpDialog:
+        """The "How this works" page (non-modal, one instance)."""
+        if self._help is None:
+            self._help = HelpDialog(SHORTCUTS, self)
+        self._help.show()
+        self._help.raise_()
+        return self._help
+
     def show_shortcuts(self) -> QMessageBox:
         rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS)
         return self._message(QMessageBox.Icon.Information, "Keyboard shortcuts", f"<table>{rows}</table>")
@@ -443,6 +457,8 @@ class MainWindow(QMainWindow):
         if s.pen_width is not None:
             self.pad.set_pen_width(s.pen_width)
         self._dataset_path = s.dataset_path
+        # The bundled copy's size is known without loading it; another dataset's once it has been loaded.
+        self.panel.set_dataset_size(BUNDLED_TRAIN_IMAGES if self._dataset_path is None else None)
         self.dataset_label.setText(f"Dataset: {self._dataset_path or 'bundled MNIST'} (loaded when you train)")
 
     def _save_settings(self) -> None:

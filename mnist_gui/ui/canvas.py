@@ -1,9 +1,12 @@
 """The drawing canvas: the user draws a digit with the mouse or a stylus.
 
-Like Qt's *Scribble* example, strokes are painted into a :class:`QImage` as they arrive and only
-the rectangle a new segment touched is repainted. The image is kept the way MNIST stores digits
-(grey ink on black, ink = high values), so :meth:`DrawingCanvas.ink_array` can go straight to
-:func:`mnist_gui.preprocess.preprocess_drawing` without any conversion.
+Like Qt's *Scribble* example, strokes are painted into an image as they arrive and only the rectangle
+a new segment touched is repainted. The pixels come from the Qt-free rasterizer
+:mod:`mnist_gui.imaging.strokes` (anti-aliased round-capped segments, combined by max), drawn into a
+NumPy array that a :class:`QImage` shows without copying: so a drawing rendered offline from the same
+strokes (the real pen-drawn digits we measure with) has exactly the canvas's pixels. The image is kept
+the way MNIST stores digits (grey ink on black, ink = high values), so :meth:`DrawingCanvas.ink_array`
+goes straight to :func:`mnist_gui.imaging.preprocess.preprocess_drawing`.
 
 The drawing area is the largest square that fits the widget. Every stroke is also kept as a list of
 points in *unit* coordinates (0..1 across the square) with its pen width as a fraction of the side,
@@ -20,16 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen,
-                           QTabletEvent)
+from PySide6.QtGui import QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen, QTabletEvent
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
                                QWidget)
+
+from mnist_gui.imaging import strokes as raster
 
 #: Minimum time between two ``changed`` signals while drawing (about 30 per second).
 EMIT_INTERVAL_MS = 33
 DEFAULT_PEN_WIDTH = 22
-PAPER = 0                              # the image's background grey level (MNIST: black)
-INK = 255                              # the pen's grey level (MNIST: white)
 
 
 @dataclass
@@ -38,6 +40,10 @@ class Stroke:
 
     width: float
     points: list[tuple[float, float, float]] = field(default_factory=list)  # (x, y, pressure factor)
+
+    def frozen(self) -> raster.Stroke:
+        """The stroke as the rasterizer (and a saved drawing) takes it."""
+        return raster.Stroke(self.width, np.array(self.points, dtype=np.float64))
 
 
 class DrawingCanvas(QWidget):
@@ -58,6 +64,7 @@ class DrawingCanvas(QWidget):
         self._strokes: list[Stroke] = []
         self._cleared: list[Stroke] = []      # what the last clear() removed, for undo
         self._current: Stroke | None = None
+        self._ink = np.zeros((1, 1), np.uint8)   # the drawing, device pixels; _image shows it (no copy)
         self._image = QImage()
         self._side = 0.0                       # logical side of the drawing square
         self._origin = QPointF(0, 0)           # its top-left corner in widget coordinates
@@ -113,12 +120,15 @@ class DrawingCanvas(QWidget):
 
     def ink_array(self) -> np.ndarray:
         """The drawing as a 2-D uint8 array, ink = high values, ready for ``preprocess_drawing``."""
-        img = self._image
-        if img.isNull():
-            return np.zeros((1, 1), np.uint8)
-        h, w, stride = img.height(), img.width(), img.bytesPerLine()
-        buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * stride)
-        return buf.reshape(h, stride)[:, :w].copy()
+        return self._ink.copy()
+
+    def strokes(self) -> list[raster.Stroke]:
+        """The finished strokes, in unit coordinates (what re-renders the drawing at any size)."""
+        return [stroke.frozen() for stroke in self._strokes]
+
+    def side_pixels(self) -> int:
+        """The drawing square's side in device pixels (the size of :meth:`ink_array`)."""
+        return self._ink.shape[0]
 
     # -- geometry and rendering ----------------------------------------------------------------
     def drawing_rect(self) -> QRectF:
@@ -146,44 +156,21 @@ class DrawingCanvas(QWidget):
         self._origin = QPointF((self.width() - side) / 2.0, (self.height() - side) / 2.0)
         dpr = self.devicePixelRatioF()
         px = max(1, int(round(side * dpr)))
-        self._image = QImage(px, px, QImage.Format.Format_Grayscale8)
+        self._ink = np.zeros((px, px), np.uint8)
+        # The QImage reads the array's memory directly (the array stays alive as self._ink).
+        self._image = QImage(self._ink.data, px, px, px, QImage.Format.Format_Grayscale8)
         self._image.setDevicePixelRatio(dpr)
         self._render_all(update=False)
 
-    def _painter(self) -> QPainter:
-        painter = QPainter(self._image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        return painter
-
-    def _pen(self, width_units: float, pressure: float) -> QPen:
-        pen = QPen(QColor(INK, INK, INK), max(0.5, width_units * pressure * self._side))
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        return pen
-
-    def _segment(self, painter: QPainter, stroke: Stroke, a, b) -> QRectF:
-        """Paint one segment of ``stroke`` (unit points a -> b); return its dirty rect (logical)."""
-        s = self._side
-        pa, pb = QPointF(a[0] * s, a[1] * s), QPointF(b[0] * s, b[1] * s)
-        pen = self._pen(stroke.width, b[2])
-        painter.setPen(pen)
-        if pa == pb:
-            painter.drawPoint(pa)
-        else:
-            painter.drawLine(pa, pb)
-        r = pen.widthF() / 2.0 + 2.0
-        return QRectF(pa, pb).normalized().adjusted(-r, -r, r, r)
+    def _segment(self, stroke: Stroke, a, b) -> QRectF:
+        """Draw one segment of ``stroke`` (unit points a -> b); return its dirty rect (logical)."""
+        dirty = raster.draw_segment(self._ink, a, b, stroke.width, b[2])
+        dpr = self._image.devicePixelRatio()
+        return QRectF(dirty.x / dpr, dirty.y / dpr, dirty.w / dpr, dirty.h / dpr)
 
     def _render_all(self, update: bool = True) -> None:
-        if self._image.isNull():
-            return
-        self._image.fill(PAPER)
-        painter = self._painter()
-        for stroke in self._strokes + ([self._current] if self._current else []):
-            pts = stroke.points
-            for a, b in zip(pts[:1] + pts[:-1], pts):
-                self._segment(painter, stroke, a, b)
-        painter.end()
+        drawn = [s.frozen() for s in self._strokes + ([self._current] if self._current else []) if s.points]
+        raster.render(drawn, self._ink.shape[0], out=self._ink)
         if update:
             self.update()
 
@@ -205,7 +192,7 @@ class DrawingCanvas(QWidget):
 
     # -- input -------------------------------------------------------------------------------
     def _begin(self, pos: QPointF, pressure: float = 1.0) -> None:
-        if self._image.isNull():
+        if self._side <= 0:
             return
         was_empty = not self._strokes
         self._cleared = []
@@ -224,10 +211,8 @@ class DrawingCanvas(QWidget):
         if stroke.points and prev[:2] == point[:2]:
             return
         stroke.points.append(point)
-        painter = self._painter()
-        dirty = self._segment(painter, stroke, prev, point)
-        painter.end()
-        self.update(dirty.translated(self._origin).toAlignedRect())
+        dirty = self._segment(stroke, prev, point)
+        self.update(dirty.translated(self._origin).toAlignedRect().adjusted(-1, -1, 1, 1))
         self._notify()
 
     def _finish(self) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from mnist_gui.formatting import percent
 from mnist_gui.ui.plot_style import FOREGROUND, style_axes
 from mnist_gui.ui.status_text import StatusText
 
@@ -163,7 +164,7 @@ class PredictionChart(QGroupBox):
         self.hint_item.setVisible(False)
         self.digit_label.setText(str(top))
         self._set_label_style("")
-        self.confidence_label.setText(f"{p[top]:.1%} sure" if p[top] < 0.9995 else ">99.9% sure")
+        self.confidence_label.setText(f"{percent(p[top])} sure")
 
     def _set_label_style(self, sheet: str) -> None:
         if self.digit_label.styleSheet() != sheet:   # re-styling costs more than the whole bar update
