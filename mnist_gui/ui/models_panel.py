@@ -208,6 +208,9 @@ class ModelsPanel(QGroupBox):
         self.proxy.setSortRole(SORT_ROLE)
         self.table = _RunTable()
         self.table.setObjectName("modelsTable")
+        self.table.setWhatsThis("Every model you trained or opened, and the shipped one. Click a row to use that "
+                                "model; click a column's header to sort; double-click a name to rename it; tick "
+                                "two or more rows to compare them; Delete deletes (Undo delete brings it back).")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(DATE, Qt.SortOrder.DescendingOrder)
@@ -237,6 +240,7 @@ class ModelsPanel(QGroupBox):
             b = QPushButton(text)
             b.setObjectName(name)
             b.setToolTip(tip)
+            b.setWhatsThis(tip)
             return b
 
         self.import_button = button("Open…", "importModelButton", "Open a model file: it joins the library "
@@ -257,6 +261,8 @@ class ModelsPanel(QGroupBox):
         self.epochs_spin.setRange(1, 1000)
         self.epochs_spin.setValue(3)
         self.epochs_spin.setSuffix(" more epochs")
+        self.epochs_spin.setToolTip("How many more epochs Continue training gives the current model")
+        self.epochs_spin.setWhatsThis(self.epochs_spin.toolTip())
         self.continue_button = button("Continue training", "continueTrainingButton",
                                       "Train the current model further from its weights, with the Train tab's "
                                       "optimizer, learning rate and batch size; the curves go on where they stopped")
