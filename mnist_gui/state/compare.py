@@ -69,7 +69,7 @@ def compare_rows(records: list[RunRecord]) -> list[ComparedRow]:
     for r in records:
         extra += [k for k in r.metrics if k not in ("test_accuracy", "val_accuracy") and k not in extra]
     for key in extra:
-        values = tuple(_show(r.metrics.get(key)) for r in records)
+        values = tuple(MISSING if r.metrics.get(key) is None else f"{r.metrics[key]:.4g}" for r in records)
         rows.append(ComparedRow(key.replace("_", " "), values, len(set(values)) > 1, "run"))
     keys: list[str] = []
     for r in records:
