@@ -2,7 +2,7 @@
 
 Run it under a real (virtual) X server so fonts and styles are what a user sees::
 
-    xvfb-run -a -s "-screen 0 1400x900x24" python tests/make_models_screenshot.py [--out-dir resources]
+    xvfb-run -a -s "-screen 0 1400x900x24" python tests/make_models_screenshot.py [--out-dir resources] [--library DIR]
 
 In a temporary library (never the user's), it trains three presets with the command line
 (``fast``, ``keras-book``, ``scratch-256-64``: about 20 s on two cores), opens the window with the
@@ -30,12 +30,14 @@ PRESETS = ("fast", "keras-book", "scratch-256-64")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out-dir", default=str(ROOT / "resources"))
+    parser.add_argument("--library", help="a library this script made before: photograph its runs again")
     args = parser.parse_args()
-    os.environ["MNIST_GUI_DATA_DIR"] = tempfile.mkdtemp(prefix="mnist-gui-shot-")
+    os.environ["MNIST_GUI_DATA_DIR"] = args.library or tempfile.mkdtemp(prefix="mnist-gui-shot-")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    for preset in PRESETS:
+    for preset in () if args.library else PRESETS:
         subprocess.run([sys.executable, "-m", "mnist_gui", "train", "--preset", preset, "--name", preset],
                        check=True, env=env, stdout=subprocess.DEVNULL)
+    print(f"library: {os.environ['MNIST_GUI_DATA_DIR']}")
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
