@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mnist-gui", description="Train a from-scratch NumPy network on MNIST, watch it learn, "
                      "and draw digits to test it. With no command, opens the window.")
     parser.add_argument("--version", action="version", version=f"mnist-gui {__version__}")
-    parser.add_argument("--model", help="model file to open in the window (default: the last one, or the shipped model)")
+    parser.add_argument("--model", help="model file to open in the window; it joins the library (default: the "
+                        "current model of the library, or the shipped one)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train a network headless")

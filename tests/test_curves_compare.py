@@ -37,7 +37,8 @@ def test_a_long_run_keeps_a_bounded_curve_with_its_shape():
         curves.add(tick(1, step, n, step, n, 1.0 + step / n))
     assert MAX_BATCH_POINTS // 2 <= len(curves.batch_x) <= MAX_BATCH_POINTS
     assert curves.batch_x == sorted(curves.batch_x) and curves.batch_step[-1] == n
-    assert curves.batch_loss[0] == pytest.approx(1.0, abs=0.01) and curves.batch_loss[-1] == pytest.approx(2.0, abs=0.01)
+    assert curves.batch_loss[0] == pytest.approx(1.0, abs=0.01)
+    assert curves.batch_loss[-1] == pytest.approx(2.0, abs=0.01)
 
 
 def test_continued_curves_go_on_after_the_parents():
@@ -101,7 +102,8 @@ def test_metrics_files_read_back(tmp_path):
     first = [row for row in table if row["run_id"] == runs[0][0].id]
     assert {row["metric"] for row in first if not row["epoch"]} == {"test_accuracy", "val_accuracy", "test_loss",
                                                                      "train_seconds"}
-    val = [(int(row["epoch"]), float(row["value"])) for row in first if row["metric"] == "val_accuracy" and row["epoch"]]
+    val = [(int(row["epoch"]), float(row["value"])) for row in first
+           if row["metric"] == "val_accuracy" and row["epoch"]]
     assert val == [(1, pytest.approx(0.8)), (2, pytest.approx(0.81))]
     parsed = json.loads(metrics_json(runs))
     assert [p["id"] for p in parsed] == [r.id for r, _ in runs] and len(parsed[0]["epoch_history"]) == 2

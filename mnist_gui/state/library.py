@@ -266,7 +266,7 @@ class RunLibrary:
             if not _ID.match(entry.name):
                 continue   # not a run: someone else's file, or a temporary one
             seen.add(entry.name)
-            record = self._read_record(Path(entry.path), now)
+            record = self._read_record(entry.path, now)
             if record is not None:
                 found.append(record)
         for gone in set(self._cache) - seen:
@@ -274,21 +274,23 @@ class RunLibrary:
         self._empty_old_trash(now)
         return found
 
-    def _read_record(self, folder: Path, now: float) -> RunRecord | None:
-        path = folder / RECORD
+    def _read_record(self, folder_path: str, now: float) -> RunRecord | None:
+        # Plain strings until a record has to be parsed: 500 unchanged runs cost only their stat calls.
+        path, name = os.path.join(folder_path, RECORD), os.path.basename(folder_path)
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            self._remove_if_abandoned(folder, now)
+            self._remove_if_abandoned(Path(folder_path), now)
             return None
         except OSError as exc:
-            self._warn((folder.name, "stat"), f"{path}: cannot read: {exc.strerror or exc}; run skipped")
+            self._warn((name, "stat"), f"{path}: cannot read: {exc.strerror or exc}; run skipped")
             return None
         signature = (st.st_mtime_ns, st.st_size, st.st_ino)
-        cached = self._cache.get(folder.name)
+        cached = self._cache.get(name)
         if cached is not None and cached[0] == signature:
             record, problem = cached[1], cached[2]
         else:
+            folder = Path(folder_path)
             record, problem = None, None
             try:
                 if st.st_size > MAX_RECORD_BYTES:
@@ -301,9 +303,9 @@ class RunLibrary:
                 record = None
                 problem = (f"{path}: unreadable run record ({exc.strerror or exc})" if isinstance(exc, OSError)
                            else f"{path}: damaged run record ({exc}); this run is skipped")
-            self._cache[folder.name] = (signature, record, problem)
+            self._cache[name] = (signature, record, problem)
         if problem is not None:
-            self._warn((folder.name, signature), problem)
+            self._warn((name, signature), problem)
         return record
 
     def _warn(self, key: tuple, message: str) -> None:
@@ -373,7 +375,8 @@ class RunLibrary:
             return self._shipped_record()
         if not isinstance(run_id, str) or not _ID.match(run_id):
             return None
-        return self._read_record(self.runs_dir / run_id, time.time()) if (self.runs_dir / run_id).is_dir() else None
+        folder = self.runs_dir / run_id
+        return self._read_record(str(folder), time.time()) if folder.is_dir() else None
 
     def get(self, run_id: str) -> RunRecord:
         record = self.find(run_id)

@@ -18,7 +18,6 @@ Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, r
 from __future__ import annotations
 
 import signal as os_signal
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -137,8 +136,8 @@ class MainWindow(QMainWindow):
         # grows), the views area the training curves (and more views); a lone tab shows no tab bar.
         self.side_tabs, self.view_tabs = QTabWidget(), QTabWidget()
         self.models_panel = self.library_ui.panel
-        for tabs, widget, title in ((self.side_tabs, self.panel, "Train"), (self.side_tabs, self.models_panel, "Models"),
-                                    (self.view_tabs, self.plots, "Curves")):
+        for tabs, widget, title in ((self.side_tabs, self.panel, "Train"),
+                                    (self.side_tabs, self.models_panel, "Models"), (self.view_tabs, self.plots, "Curves")):
             tabs.setDocumentMode(True)
             tabs.setTabBarAutoHide(True)
             tabs.addTab(widget, title)
@@ -215,7 +214,8 @@ class MainWindow(QMainWindow):
                or [i for i in (self.model_slots.current_id,) if i]))
         models_panel = self.models_panel   # its requests that need a file name: the same dialogs as the menu's
         models_panel.import_requested.connect(self.open_action.trigger)
-        models_panel.save_requested.connect(lambda run_id: self.set_current_model(run_id) and self.save_action.trigger())
+        models_panel.save_requested.connect(lambda run_id: self.set_current_model(run_id)
+                                            and self.save_action.trigger())
         models_panel.export_metrics_requested.connect(self._ask_export_metrics)
         menu.addSeparator()
         self.dataset_actions = [action(menu, "Use &dataset folder…", lambda: self._ask(

@@ -50,7 +50,8 @@ class ModelsController(QObject):
                              (p.reveal_requested, self.reveal), (p.ticked_changed, lambda _: self.update_plots()),
                              (p.compare_configs_requested, self.compare_configs),
                              (p.compare_predictions_requested, self.compare_predictions),
-                             (p.continue_requested, self.continue_training), (p.follow_live_requested, self.follow_live)):
+                             (p.continue_requested, self.continue_training),
+                             (p.follow_live_requested, self.follow_live)):
             signal.connect(slot)
 
     @property

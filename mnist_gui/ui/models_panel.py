@@ -60,27 +60,59 @@ class RunTableModel(QAbstractTableModel):
         self.records: list[RunRecord] = []
         self._display: list[tuple] = []
         self._sort: list[tuple] = []
+        self._cell_cache: dict[str, tuple] = {}
         self.current_id: str | None = None
         self.ticked: list[str] = []   # in the order they were ticked (the overlay's colours follow it)
         self._bold = QFont()
         self._bold.setBold(True)
 
     def set_records(self, records: list[RunRecord], current_id: str | None) -> None:
-        self.beginResetModel()
-        self.records, self.current_id = list(records), current_id
-        # What each cell shows and sorts by, worked out once: a view asks thousands of times.
-        self._display = [("", r.name, "—" if r.test_accuracy is None else f"{r.test_accuracy:.2%}", _date(r),
-                          r.status, short_architecture(r.architecture)) for r in records]
-        self._sort = [(0, r.name.lower(), -1.0 if r.test_accuracy is None else r.test_accuracy,
-                       r.created_timestamp or float("-inf"), r.status, r.architecture) for r in records]
-        ids = {r.id for r in records}
+        """Show ``records``. Runs only added (a run just ended) are inserted and unchanged ones kept, so
+        the view does not lay out every row again: a reset of 500 rows costs ~80 ms of the GUI thread."""
+        records = list(records)
+        old_ids, new_ids = [r.id for r in self.records], [r.id for r in records]
+        cells = [self._cells(r) for r in records]
+        ids = set(new_ids)
         self.ticked = [i for i in self.ticked if i in ids]
+        self.current_id = current_id
+        if new_ids[:len(old_ids)] == old_ids and old_ids:
+            n = len(old_ids)
+            changed = [i for i in range(n) if records[i] is not self.records[i]]
+            for i in changed:
+                self.records[i], (self._display[i], self._sort[i]) = records[i], cells[i]
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(HEADERS) - 1))
+            if len(records) > n:
+                self.beginInsertRows(QModelIndex(), n, len(records) - 1)
+                self.records += records[n:]
+                self._display += [c[0] for c in cells[n:]]
+                self._sort += [c[1] for c in cells[n:]]
+                self.endInsertRows()
+            return
+        self.beginResetModel()
+        self.records = records
+        self._display, self._sort = [c[0] for c in cells], [c[1] for c in cells]
         self.endResetModel()
 
+    def _cells(self, r: RunRecord) -> tuple[tuple, tuple]:
+        """What a record's cells show and sort by, worked out once per record (the library hands back the
+        same record object while its file is unchanged): a view asks for them thousands of times."""
+        cached = self._cell_cache.get(r.id)
+        if cached is None or cached[0] is not r:
+            display = ("", r.name, "—" if r.test_accuracy is None else f"{r.test_accuracy:.2%}", _date(r), r.status,
+                       short_architecture(r.architecture))
+            sort = (0, r.name.lower(), -1.0 if r.test_accuracy is None else r.test_accuracy,
+                    r.created_timestamp or float("-inf"), r.status, r.architecture)
+            cached = self._cell_cache[r.id] = (r, display, sort)
+        return cached[1], cached[2]
+
     def set_current(self, current_id: str | None) -> None:
+        rows = [i for i, r in enumerate(self.records) if r.id in (self.current_id, current_id)]
         self.current_id = current_id
-        if self.records:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.records) - 1, len(HEADERS) - 1))
+        for row in rows:   # only the rows that gain or lose the current model's look
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+
+    def row_of(self, run_id: str | None) -> int | None:
+        return next((i for i, r in enumerate(self.records) if r.id == run_id), None)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.records)
@@ -374,11 +406,11 @@ class ModelsPanel(QGroupBox):
 
     # -- internals ------------------------------------------------------------------------------
     def _select(self, run_id: str | None) -> None:
-        ids = self.row_ids()
-        if run_id in ids:
-            row = ids.index(run_id)
-            self.table.setCurrentIndex(self.proxy.index(row, NAME))
-            self.table.scrollTo(self.proxy.index(row, COMPARE))   # vertically; keep the tick boxes in view
+        row = self.model.row_of(run_id)
+        if row is not None:
+            index = self.proxy.mapFromSource(self.model.index(row, NAME))
+            self.table.setCurrentIndex(index)
+            self.table.scrollTo(index.siblingAtColumn(COMPARE))   # vertically; keep the tick boxes in view
         else:
             self.table.clearSelection()
 
@@ -406,7 +438,7 @@ class ModelsPanel(QGroupBox):
             self.delete_requested.emit(targets)
 
     def _record(self, run_id: str) -> RunRecord:
-        return next(r for r in self.model.records if r.id == run_id)
+        return self.model.records[self.model.row_of(run_id)]
 
     def _update_buttons(self) -> None:
         selected = self.selected_id()
