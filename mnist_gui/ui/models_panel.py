@@ -100,8 +100,11 @@ class RunTableModel(QAbstractTableModel):
         if cached is None or cached[0] is not r:
             display = ("", r.name, "—" if r.test_accuracy is None else f"{r.test_accuracy:.2%}", _date(r), r.status,
                        short_architecture(r.architecture))
-            sort = (0, r.name.lower(), -1.0 if r.test_accuracy is None else r.test_accuracy,
-                    r.created_timestamp or float("-inf"), r.status, r.architecture)
+            # Dates sort as text: the time, then the id (a run's id holds when it was written), so two
+            # runs started in the same second keep their order; no date (the shipped model) sorts oldest.
+            when = "" if r.created_timestamp is None else f"{r.created_timestamp:017.3f} {r.id}"
+            sort = (0, r.name.lower(), -1.0 if r.test_accuracy is None else r.test_accuracy, when, r.status,
+                    r.architecture)
             cached = self._cell_cache[r.id] = (r, display, sort)
         return cached[1], cached[2]
 
