@@ -368,8 +368,13 @@ def test_a_damaged_record_shows_a_warning_and_costs_only_itself(qtbot, model_pat
     (copy / "record.json").write_text('{"format": 1, "id": "20200101-000000-abcdef", "na')   # cut short
     window = open_window(qtbot)
     assert [m["name"] for m in window.models()] == ["Shipped model", "good"]
-    assert "damaged run record" in window.statusBar().currentMessage() and "20200101-000000-abcdef" in \
-        window.library_ui.warnings[0]
+    assert "damaged run record" in window.statusBar().currentMessage()
+    window.set_current_model("shipped")
+    window.library_ui.refresh()
+    window.set_current_model(good.id)
+    # Shown once, however often the library is listed again.
+    assert [w for w in window.library_ui.warnings if "20200101-000000-abcdef" in w] == window.library_ui.warnings
+    assert len(window.library_ui.warnings) == 1
 
 
 def test_the_window_follows_a_current_model_chosen_elsewhere(window, qtbot):

@@ -241,7 +241,7 @@ class RunLibrary:
         self.trash_dir = self.folder / TRASH
         self.shipped_path = Path(shipped) if shipped is not None else resource("pretrained.npz")
         self.warnings: list[str] = []       # every problem of the last listing
-        self.new_warnings: list[str] = []   # those not reported by an earlier listing
+        self.new_warnings: list[str] = []   # problems the last listing (or curves read) found for the first time
         self._cache: dict[str, tuple[tuple, RunRecord | None, str | None]] = {}
         self._warned: set[tuple] = set()
         self._shipped: tuple[tuple, RunRecord | None] | None = None
@@ -416,6 +416,7 @@ class RunLibrary:
 
     def curves(self, run_id: str) -> RunCurves | None:
         """The run's curves, read now (None if it has none, or they are damaged: then a warning)."""
+        self.new_warnings = []
         record = self.get(run_id)
         if record.folder is None:   # the shipped model: the epochs its file remembers
             try:

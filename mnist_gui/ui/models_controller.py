@@ -63,9 +63,7 @@ class ModelsController(QObject):
         """Read the library again and show it. With ``follow_elsewhere``, a current model chosen by another
         program (the command line, another window) is taken over, unless a run is training or the
         current model here is not in the library (it would be lost)."""
-        records = self.library.records()
-        for warning in self.library.new_warnings:
-            self._warn(warning)
+        records = self._records_now()
         ids = {r.id for r in records}
         slots = self.slots
         if follow_elsewhere and not slots.training and slots.record is not None:
@@ -83,9 +81,24 @@ class ModelsController(QObject):
         self.warnings.append(text)
         self.window.statusBar().showMessage(f"Library: {text}", 15000)
 
+    def _report_new_warnings(self) -> None:
+        for warning in self.library.new_warnings:
+            self._warn(warning)
+
+    def _records_now(self) -> list[RunRecord]:
+        """The library listed now; a damaged record found for the first time is reported (once)."""
+        records = self.library.records()
+        self._report_new_warnings()
+        return records
+
+    def _curves(self, run_id: str):
+        curves = self.library.curves(run_id)
+        self._report_new_warnings()
+        return curves
+
     def summaries(self) -> list[dict]:
         current = self.slots.current_id
-        return [r.summary(r.id == current) for r in self.library.records()]
+        return [r.summary(r.id == current) for r in self._records_now()]
 
     # -- the current model -------------------------------------------------------------------------
     def start(self, model_path: str | None, settings) -> None:
@@ -140,7 +153,7 @@ class ModelsController(QObject):
                 self._warn(f"{exc} (it is the current model until the window closes)")
         self._live_view = None
         self.window.set_model(model, record.name, record)
-        self.panel.set_records(self.library.records(), run_id)
+        self.panel.set_records(self._records_now(), run_id)
         self.panel.set_training(self.slots.training, self.slots.following_live)
         self.update_plots()
         return True
@@ -174,19 +187,13 @@ class ModelsController(QObject):
         follow it), else a run that just ended, else the current model's stored curves."""
         plots, slots, ticked = self.window.plots, self.slots, self.panel.ticked()
         if len(ticked) >= 2:
-            runs = [(r.name, self.library.curves(r.id)) for r in (self.library.find(i) for i in ticked) if r]
-            plots.overlay(runs)
-            for warning in self.library.new_warnings:
-                self._warn(warning)
+            plots.overlay([(r.name, self._curves(r.id)) for r in (self.library.find(i) for i in ticked) if r])
         elif slots.training and slots.following_live:
             plots.show_live(self.window.live_title())
         elif self._live_view is not None:
             plots.show_live(self._live_view)
         elif slots.record is not None:
-            curves = self.library.curves(slots.record.id)
-            for warning in self.library.new_warnings:
-                self._warn(warning)
-            plots.show_curves(curves, f"Curves of {slots.record.name}")
+            plots.show_curves(self._curves(slots.record.id), f"Curves of {slots.record.name}")
         elif slots.loaded is not None:
             plots.show_live("Curves of the model in memory (not in the library)")
         else:
@@ -349,7 +356,7 @@ class ModelsController(QObject):
             self.window.show_error("Export metrics", "No run chosen: tick runs or select one.")
             return False
         try:
-            fmt = write_metrics(path, [(r, self.library.curves(r.id)) for r in records])
+            fmt = write_metrics(path, [(r, self._curves(r.id)) for r in records])
         except OSError as exc:
             self.window.show_error("Cannot export metrics", f"{path}: {exc.strerror or exc}")
             return False
@@ -383,7 +390,7 @@ class ModelsController(QObject):
         except ConfigError as exc:
             self.window.show_error("Cannot continue training", str(exc))
             return False
-        parent_curves = self.library.curves(record.id) if record is not None else None
+        parent_curves = self._curves(record.id) if record is not None else None
         return self.window.start_training(config, initial=model.copy(), parent=record, parent_curves=parent_curves,
                                           epochs_before=len(history_of(model)))
 
