@@ -119,6 +119,7 @@ def test_a_model_opened_during_training_stays_current(window, qtbot, tmp_path, m
     assert current(window)["id"] == chosen["id"] and window.model_source == chosen["name"]
     run = next(m for m in window.models() if m["status"] == "completed" and m["origin"] == "trained")
     assert "you chose" in window.notice.text() and run["name"] in window.notice.text()
+    assert window.plots.title() == f"Curves of {chosen['name']}"      # still what the user chose to look at
 
 
 def test_the_chart_always_says_which_model_speaks(window, qtbot):

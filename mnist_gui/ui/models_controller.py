@@ -204,6 +204,7 @@ class ModelsController(QObject):
         """A run ended (its :class:`~mnist_gui.jobs.TrainingOutcome`): it is in the library (unless writing it
         failed); apply the rule for the current model and say what happened. Returns whether it became current."""
         r, record = outcome.result, outcome.record
+        watching = self.slots.following_live   # the user was watching the run (not a model chosen meanwhile)
         adopted = self.slots.finish_training(r, outcome.model, record)
         if adopted and record is not None:
             try:
@@ -213,7 +214,9 @@ class ModelsController(QObject):
         self.refresh(follow_elsewhere=False)
         self.panel.set_training(False)
         name = record.name if record is not None else "the trained model"
-        self._live_view = f"Curves of {name}" + ("" if adopted else " (not the current model)")
+        # The plots keep showing what the user was looking at: the run they watched, or the model they chose.
+        self._live_view = (f"Curves of {name}" + ("" if adopted else " (not the current model)")
+                           if adopted or watching else None)
         self.update_plots()
         if record is None:
             return adopted
@@ -273,6 +276,7 @@ class ModelsController(QObject):
             if fallback is None or not self.choose(fallback.id):
                 self.slots.record = None
             self.slots.chosen_during_run, self.slots.following_live = chosen, following
+            self.panel.set_training(self.slots.training, following)
             self.window.refresh_prediction()
         self.refresh(follow_elsewhere=False)
         self.update_plots()
