@@ -255,3 +255,20 @@ def test_the_progress_bar_says_which_loss_it_shows():
                               val_accuracy=0.89, seconds=1.0, elapsed=1.0))
     text = out.getvalue()
     assert "recent batch loss 0.8546" in text and "loss 0.1921 (epoch mean)" in text
+
+
+def test_train_keeps_the_model_when_the_library_cannot_be_written(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the library's folder would go")
+    monkeypatch.setenv("MNIST_GUI_DATA_DIR", str(blocker / "library"))
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *FAST_ARGS, "--json"], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["run_id"] is None and "warning: cannot create the library folder" in proc.stderr
+    [kept] = list(tmp_path.glob("mnist-gui-run-*.npz"))
+    assert f"saved {kept.name} instead" in proc.stderr
+    from mnist_gui.model import load_model
+
+    assert load_model(kept).test_accuracy == summary["test_accuracy"]
