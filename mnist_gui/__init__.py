@@ -16,13 +16,14 @@ modules with PySide6 made unimportable:
 ``model``          a trained network with its input normalization; the model file
 ``imaging``        drawings and digit images: preprocessing, augmentation, morphology
 ``training``       configurations and their limits, the training loop and its events, the presets
-``state``          what the application knows that is not Qt: which model is loaded, live, displayed
-``jobs``           background work as plain Python (load a dataset, train, keep a copy), reporting
-                   immutable payloads
+``state``          what the application knows that is not Qt: the library of runs (in the user's data
+                   folder), which model is current, live, displayed, and the rule for a finished run
+``jobs``           background work as plain Python (load a dataset, train and record the run),
+                   reporting immutable payloads
 ``ui``             the Qt layer: widgets (one per file), the job runner (a QThread), the settings file,
                    picture files, and the main window, which only wires them together
 ``bench``,         measurements that print numbers; the ``mnist-gui`` command (``train``, ``evaluate``,
-``cli``            ``predict``, or the window)
+``cli``            ``predict``, ``runs``, or the window)
 =================  ===================================================================================
 
 Data flows one way: files -> ``data`` -> ``training`` (using ``nn``) -> ``jobs`` -> ``ui.worker``

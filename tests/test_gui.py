@@ -83,9 +83,13 @@ def settle(qtbot) -> None:
 def test_the_contract_widgets_exist(window):
     from PySide6.QtWidgets import QWidget
 
-    for name in ("drawingCanvas", "trainButton", "stopButton", "predictionChart", "lossPlot", "accuracyPlot"):
+    for name in ("drawingCanvas", "trainButton", "stopButton", "predictionChart", "lossPlot", "accuracyPlot",
+                 "modelsPanel"):
         assert window.findChild(QWidget, name) is not None, name
-    assert window.model is not None and window.model_label.text().startswith("Model: trained.npz")
+    # The model given was imported into the library and is the current model, named after its file.
+    assert window.model is not None and window.model_label.text().startswith("Model: trained ·")
+    current = [m for m in window.models() if m["current"]]
+    assert len(current) == 1 and current[0]["name"] == "trained" and window.chart.source() == "current: trained"
 
 
 @pytest.mark.parametrize("digit, strokes", [(1, ONE), (0, ZERO), (7, SEVEN), (4, FOUR)],
@@ -136,7 +140,10 @@ def test_train_button_runs_a_small_training_to_completion(window, qtbot):
     expected = window.model.predict_proba(window.preview.pixels())[0]
     np.testing.assert_allclose(window.chart.probabilities(), expected, atol=1e-5)
     assert seen and train_button.isEnabled()
-    assert "trained just now" in window.model_label.text()
+    # A completed run joined the library and became the current model; the chart and label name it.
+    current = next(m for m in window.models() if m["current"])
+    assert current["status"] == "completed" and current["test_accuracy"] == metrics["test_accuracy"]
+    assert current["name"] in window.model_label.text() and window.chart.source() == f"current: {current['name']}"
 
 
 def test_the_drawing_is_re_predicted_while_the_network_learns(window, qtbot):
@@ -166,14 +173,22 @@ def test_stop_in_the_first_epoch_keeps_the_old_model_and_leaves_no_thread(window
     assert window.panel.progress_bar.value() < window.panel.progress_bar.maximum()
 
 
-def test_stop_after_an_epoch_keeps_what_was_learnt(window, qtbot):
+def test_stop_after_an_epoch_keeps_what_was_learnt_and_offers_it(window, qtbot):
+    old = window.model
     set_fields(window, hidden="32", epochs="50", limit="2000")
     window.panel.train_button.click()
     qtbot.waitUntil(lambda: window.plots.point_counts()["train_loss"] >= 1, timeout=20000)
     with qtbot.waitSignal(window.training_finished, timeout=10000) as finished:
         window.panel.stop_button.click()
     assert finished.args[0]["status"] == "stopped" and finished.args[0]["epochs"] >= 1
-    assert "stopped" in window.model_source and window.model.describe().startswith("784-32-10")
+    # A stopped run never replaces the current model by itself: it joins the library, and the window
+    # says so and offers it.
+    run = next(m for m in window.models() if m["status"] == "stopped")
+    assert window.model is old and not run["current"]
+    assert "stopped" in window.notice.text() and run["name"] in window.notice.text()
+    qtbot.mouseClick(window.notice.action_button, Qt.MouseButton.LeftButton)     # "Use it"
+    assert window.model.describe().startswith("784-32-10") and window.model_source == run["name"]
+    assert next(m for m in window.models() if m["id"] == run["id"])["current"] and not window.notice.text()
 
 
 def test_pause_and_resume(window, qtbot):
@@ -274,8 +289,8 @@ def test_save_reopen_and_remember(window, qtbot, tmp_path, monkeypatch):
     set_fields(window, epochs="3")
     window.resize(1100, 700)
     window.close()
-    again = open_window(qtbot)               # no model given: the last one used comes back
-    assert again.model_source == "mine.npz" and again.model.describe() == window.model.describe()
+    again = open_window(qtbot)               # no model given: the library's current model comes back
+    assert again.model_source == "trained" and again.model.describe() == window.model.describe()
     assert again.panel.edits["epochs"].text() == "3"
 
 
@@ -486,19 +501,19 @@ def test_an_epoch_end_repaints_the_two_plots_in_separate_turns(qtbot):
     assert counts["train_loss"] == counts["train_accuracy"] == 2 and counts["test"] == 1
 
 
-def test_the_trained_model_is_kept_by_the_training_thread_never_the_window(window, qtbot, monkeypatch):
-    # The autosave (atomic write + fsync) ran in the GUI thread: on a slow disk, a frozen window.
-    import mnist_gui.jobs as jobs_module
+def test_the_run_is_recorded_by_the_training_thread_never_the_window(window, qtbot, monkeypatch):
+    # The model write (atomic write + fsync) ran in the GUI thread once: on a slow disk, a frozen window.
+    import mnist_gui.state.library as library_module
 
     release, writers = threading.Event(), []
-    real_save = jobs_module.save_model
+    real_save = library_module.save_model
 
     def slow_save(model, path):
         writers.append(threading.current_thread())
         assert release.wait(10), "never released"
         real_save(model, path)
 
-    monkeypatch.setattr(jobs_module, "save_model", slow_save)
+    monkeypatch.setattr(library_module, "save_model", slow_save)
     set_fields(window, **QUICK)
     ticks = []
     with qtbot.waitSignal(window.training_finished, timeout=30000):
@@ -509,43 +524,32 @@ def test_the_trained_model_is_kept_by_the_training_thread_never_the_window(windo
         window.plots.add_epoch(_epoch(1, 0.9))    # the window keeps serving its timers meanwhile
         qtbot.waitUntil(lambda: bool(ticks), timeout=5000)
         release.set()
-    last = Settings().last_model or ""
-    assert last.endswith("last-trained.npz") and "trained just now" in window.model_label.text()
+    current = next(m for m in window.models() if m["current"])
+    assert current["status"] == "completed" and current["name"] in window.model_label.text()
     x = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    np.testing.assert_allclose(load_model(last).predict_proba(x), window.model.predict_proba(x), atol=1e-6)
+    np.testing.assert_allclose(load_model(current["model_path"]).predict_proba(x), window.model.predict_proba(x),
+                               atol=1e-6)
 
 
-def test_a_failed_autosave_is_reported_and_the_trained_model_still_used(window, qtbot, monkeypatch, model_path):
-    import mnist_gui.jobs as jobs_module
+def test_a_failed_record_is_reported_and_the_trained_model_still_used(window, qtbot, monkeypatch):
+    import mnist_gui.state.library as library_module
     from mnist_gui.errors import ModelFileError
 
     def failing_save(model, path):
         raise ModelFileError(f"{path}: disk full")
 
-    monkeypatch.setattr(jobs_module, "save_model", failing_save)
-    before = Settings().last_model
+    monkeypatch.setattr(library_module, "save_model", failing_save)
+    before = [m["id"] for m in window.models()]
     set_fields(window, **QUICK)
     with qtbot.waitSignal(window.training_finished, timeout=30000):
         window.start_training(window.panel.config())
-    assert "trained just now" in window.model_label.text()
-    assert "could not keep a copy" in window.statusBar().currentMessage()
-    assert Settings().last_model == before
-
-
-def test_which_runs_the_window_keeps():
-    from mnist_gui.training import TrainingFinished
-    from mnist_gui.state.models import keeps as window_keeps
-
-    def run(status, epochs):
-        return TrainingFinished(status=status, reason="", epochs_completed=epochs, test_accuracy=0.9,
-                                test_loss=0.3, val_accuracy=None, train_seconds=1.0, samples_per_second=1.0,
-                                history=())
-
-    assert window_keeps(run("completed", 3), has_model=True)
-    assert window_keeps(run("stopped", 1), has_model=True)
-    assert not window_keeps(run("stopped", 0), has_model=True)     # the old model is likely better
-    assert window_keeps(run("stopped", 0), has_model=False)        # better than nothing
-    assert not window_keeps(run("diverged", 2), has_model=False)
+    # The outcome carries the error; the run is not in the library (nothing half-written is left),
+    # but the trained model is in use, and the window says how to keep it.
+    assert window.model_source == "unsaved run (completed)" and window.model.describe().startswith("784-64-10")
+    message = window.statusBar().currentMessage()
+    assert "could not record the run" in message and "disk full" in message and "Save model as" in message
+    assert [m["id"] for m in window.models()] == before
+    assert sorted(p.name for p in window.library.runs_dir.iterdir()) == sorted(i for i in before if i != "shipped")
 
 
 def test_the_panel_and_the_command_line_accept_the_same_runs(window):

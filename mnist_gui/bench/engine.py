@@ -10,6 +10,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 
@@ -119,10 +120,13 @@ def time_to_accuracy(config, target: float, data_path=None) -> tuple[float | Non
 
 
 def peak_rss_of_training(args: list[str]) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of ``mnist-gui train ARGS`` in a fresh process."""
+    """(peak RSS in MB, wall seconds) of ``mnist-gui train ARGS`` in a fresh process (which records its
+    run in a temporary library, not the user's)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *args], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as library:
+        proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *args], capture_output=True, text=True,
+                              env=dict(os.environ, MNIST_GUI_DATA_DIR=library))
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr)

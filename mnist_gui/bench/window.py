@@ -35,10 +35,12 @@ def _app():
 
 
 def _isolated_settings(folder: str) -> None:
+    """Settings and the library of runs in ``folder``: a benchmark never touches the user's."""
     from PySide6.QtCore import QSettings
 
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+    os.environ["MNIST_GUI_DATA_DIR"] = os.path.join(folder, "data")
 
 
 def _draw_digit(canvas) -> None:

@@ -31,6 +31,7 @@ from mnist_gui.model import Model, Normalization
 from mnist_gui.nn import build_mlp, make_optimizer, make_schedule
 from mnist_gui.training.batches import BatchSource
 from mnist_gui.training.config import TrainingConfig
+from mnist_gui.training.continuation import check_continuable, history_of
 from mnist_gui.training.events import BatchProgress, EpochResult, TrainingEvent, TrainingFinished
 
 # A mean cross-entropy above this means the true class gets probability < e^-1000: no training that
@@ -204,7 +205,10 @@ class TrainingSession:
     """One training run over a dataset. Iterate :meth:`run` to drive it."""
 
     def __init__(self, config: TrainingConfig, data: MnistData, control: TrainingControl | None = None,
-                 progress_interval: float = PROGRESS_INTERVAL) -> None:
+                 progress_interval: float = PROGRESS_INTERVAL, initial: Model | None = None) -> None:
+        """``initial``: continue training this model (its weights and input normalization; ``config``
+        must describe its architecture, see :func:`~mnist_gui.training.continuation.continue_config`).
+        Epochs are then numbered after the ones it was trained for, and its history goes on."""
         config.validate(n_train=data.train_images.shape[0])
         self.config = config
         self.data = data
@@ -221,6 +225,12 @@ class TrainingSession:
         network = build_mlp(config.sizes, activation=config.activation, dropout=config.dropout,
                             init=None if config.init == "auto" else config.init, seed=config.seed)
         norm = Normalization.standard() if config.normalization == "standard" else Normalization.unit()
+        self.earlier_history: list[dict] = []   # the epochs an initial model was trained for before
+        if initial is not None:
+            check_continuable(config, initial)
+            network.set_weights(initial.network.get_weights())
+            norm, self.earlier_history = initial.normalization, history_of(initial)
+        self.epoch_offset = len(self.earlier_history)
         self.model = Model(network, norm, metadata={
             "preset": config.preset, "config": config.to_dict(),
             "dataset": {"source": data.source, "checksum": data.checksum},
@@ -235,7 +245,7 @@ class TrainingSession:
     def run(self, test_each_epoch: bool = False) -> Iterator[TrainingEvent]:
         run = self._start()
         ending = None                      # (status, reason) once the run stops early
-        for epoch in range(1, self.config.epochs + 1):
+        for epoch in range(self.epoch_offset + 1, self.epoch_offset + self.config.epochs + 1):
             ending = yield from self._train_epoch(run, epoch)
             if ending is not None or self.control.abandoned:
                 break
@@ -243,7 +253,9 @@ class TrainingSession:
         if self.control.abandoned:
             return
         epochs = self.config.epochs
-        yield self._finish(run, *(ending or ("completed", f"completed {epochs} epoch{'s' if epochs != 1 else ''}")))
+        done = f"completed {epochs} epoch{'s' if epochs != 1 else ''}" + (
+            f" ({self.epoch_offset + epochs} in all)" if self.epoch_offset else "")
+        yield self._finish(run, *(ending or ("completed", done)))
 
     def _start(self) -> _Run:
         cfg, net = self.config, self.model.network
@@ -287,8 +299,8 @@ class TrainingSession:
             correct += ok
             meter.record(loss, x.shape[0])
             if meter.due(run.step):
-                yield meter.event(epoch, cfg.epochs, batch, run.batches.batches, run.step, loss,
-                                  run.lr_at(run.step - 1))
+                yield meter.event(epoch, self.epoch_offset + cfg.epochs, batch, run.batches.batches, run.step,
+                                  loss, run.lr_at(run.step - 1))
         seconds = time.perf_counter() - started - paused
         run.train_seconds += seconds
         run.last_epoch = (loss_sum / run.batches.n, correct / run.batches.n, seconds)
@@ -298,18 +310,18 @@ class TrainingSession:
         train_loss, train_accuracy, seconds = run.last_epoch
         val_loss, val_acc = evaluate(self.model, self.val_x, self.val_y) if self.val_x.shape[0] else (None, None)
         test_acc = evaluate(self.model, self.test_x, self.test_y)[1] if test_each_epoch else None
-        result = EpochResult(epoch=epoch, epochs=self.config.epochs, train_loss=train_loss,
+        result = EpochResult(epoch=epoch, epochs=self.epoch_offset + self.config.epochs, train_loss=train_loss,
                              train_accuracy=train_accuracy, val_loss=val_loss, val_accuracy=val_acc,
                              seconds=seconds, elapsed=run.meter.elapsed(), test_accuracy=test_acc)
         self.history.append(result)
-        run.epochs_done = epoch
+        run.epochs_done = epoch - self.epoch_offset
         return result
 
     def _finish(self, run: _Run, status: str, reason: str) -> TrainingFinished:
         test_loss, test_acc = evaluate(self.model, self.test_x, self.test_y)
         val_acc = self.history[-1].val_accuracy if self.history else None
         self.model.metadata.update({
-            "history": [h.to_dict() for h in self.history],
+            "history": self.earlier_history + [h.to_dict() for h in self.history],
             "test_accuracy": test_acc,
             "val_accuracy": val_acc,
             "status": status,

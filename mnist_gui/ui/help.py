@@ -48,6 +48,14 @@ made: cropped to the ink, its pen evened out, scaled so its longer side is 20 pi
 centre of mass in a 28&times;28 field. <i>What the network sees</i> shows the result. While a network
 trains, the bars of your drawing follow the newest weights: you can watch it learn.</p>
 
+<h3>Models</h3>
+<p>Every training joins the <b>Models</b> tab (Ctrl+M) with its curves, settings and results; the shipped
+model is always there. Click a model to use it: the bars come from it, the plots show its curves, and the
+line above the bars always names the model speaking (or says <i>in training</i>). A run that completes
+becomes the current model; a stopped or diverged one waits in the list, and a notice offers it. Tick two
+or more models to overlay their curves and compare their settings; <b>Continue training</b> gives the
+current model more epochs from where it stopped.</p>
+
 <h3>The settings</h3>
 <p>Every field explains itself: hover over it, or press Shift+F1 and click it. The presets reproduce the
 write-ups this app grew from, and our own <i>fast</i> (the default: over 98% in seconds) and <i>best</i>

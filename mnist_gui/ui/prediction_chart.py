@@ -1,4 +1,5 @@
-"""The prediction: ten softmax probabilities as bars, the winner highlighted and spelled out large.
+"""The prediction: ten softmax probabilities as bars, the winner highlighted and spelled out large,
+under a line that names the model they come from.
 
 The :class:`pyqtgraph.BarGraphItem` is created once and updated with ``setOpts`` (heights and
 brushes only), so an update costs a fraction of a millisecond and the chart can follow the user's
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBox
 
 from mnist_gui.formatting import percent
 from mnist_gui.ui.plot_style import FOREGROUND, style_axes
+from mnist_gui.ui.status_text import StatusText
 
 BAR_COLOUR = "#a9bcd9"
 TOP_COLOUR = "#2f6fd0"
@@ -92,9 +94,17 @@ class PredictionChart(QGroupBox):
         self.set_hint(EMPTY_HINT)
         self.plot.addItem(self.hint_item)
 
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addWidget(self.plot, 1)
+        # Which model the bars come from ("current: <name>" or "in training: epoch 3/5, 97.1% val"):
+        # self-painted, so a new text does not re-lay-out the window.
+        self.source_label = StatusText("", min_lines=1)
+        self.source_label.setObjectName("predictionSource")
+        self.source_label.setStyleSheet("color: palette(dark);")
+        row = QHBoxLayout()
+        row.addLayout(left)
+        row.addWidget(self.plot, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.source_label)
+        layout.addLayout(row, 1)
         self.set_probabilities(None)
 
     def probabilities(self) -> np.ndarray | None:
@@ -102,6 +112,13 @@ class PredictionChart(QGroupBox):
 
     def predicted_digit(self) -> int | None:
         return None if self._probs is None else int(np.argmax(self._probs))
+
+    def set_source(self, text: str) -> None:
+        """Say which model the bars come from."""
+        self.source_label.setText(text)
+
+    def source(self) -> str:
+        return self.source_label.text()
 
     def set_hint(self, text: str) -> None:
         """The message shown while there is no prediction (e.g. 'no model: press Train'); lines centred."""

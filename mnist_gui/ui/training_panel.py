@@ -370,8 +370,9 @@ class TrainingPanel(QGroupBox):
             self.train_button.setToolTip("Cannot train: " + next(iter(self._errors.values())))
         else:
             self.train_button.setEnabled(True)
-            self.train_button.setToolTip("Train a new network with these settings (Ctrl+Return); the current "
-                                         "model keeps answering until training ends")
+            self.train_button.setToolTip("Train a new network with these settings (Ctrl+Return); the bars follow "
+                                         "it as it learns, and it joins the Models tab when it ends (a completed "
+                                         "run becomes the current model)")
 
     # What the buttons (and the window's menu and shortcuts) do; each is a no-op when its button is off.
     def request_train(self) -> None:
