@@ -650,3 +650,59 @@ def test_the_schedule_is_drawn_for_the_fields_and_every_control_explains_itself(
     for widget in (*panel.edits.values(), *panel.combos.values(), panel.preset_combo, panel.augment_check):
         assert len(widget.whatsThis()) > 30, widget.objectName()
     assert "0.001" in panel.edits["lr"].whatsThis()             # a sensible range, not only a name
+
+
+def test_the_bars_carry_their_values_small_ones_stay_visible_and_hover_tells_exactly(window, qtbot):
+    from PySide6.QtWidgets import QToolTip
+
+    chart = window.chart
+    probs = np.array([0.0003, 0.002, 0.9, 0.05, 0.0, 0.0477, 0.0, 0.0, 0.0, 0.0])
+    chart.set_probabilities(probs)
+    labels = [item.textItem.toPlainText() for item in chart.value_items]
+    assert labels[:6] == ["", "", "90%", "5%", "", "5%"]
+    heights = chart.bars.opts["height"]
+    assert heights[0] > 0 and heights[4] > 0 and heights[2] == pytest.approx(0.9)   # a stub, not nothing
+    assert chart.accessibleName() == "Prediction"
+    assert chart.accessibleDescription() == "Reads 2, 90.0% sure; then 3 at 5.0%, 5 at 4.8%."
+    vb = chart.plot.getPlotItem().vb
+    chart._hover(vb.mapViewToScene(pg_point(3.0, 0.02)))      # the mouse over bar 3
+    assert QToolTip.text() == "P(3) = 5.0000%"
+    chart.set_probabilities(None)
+    assert chart.accessibleDescription().startswith("No prediction")
+    assert [item.textItem.toPlainText() for item in chart.value_items] == [""] * 10
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(x, y)
+
+
+def test_every_control_is_reachable_from_the_keyboard(window, qtbot):
+    """Alt+letter shortcuts are unique (and clear of the menus'), and Tab reaches every control."""
+    import re
+
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QTabWidget
+
+    letters = [a.text() for a in window.menuBar().actions()]
+    letters += [w.text() for kind in (QLabel, QAbstractButton) for w in window.findChildren(kind)
+                if w.isVisibleTo(window)]
+    letters += [t.tabText(i) for t in window.findChildren(QTabWidget) for i in range(t.count())]
+    keys = [m.group(1).lower() for text in letters for m in [re.search(r"&([^&])", text)] if m]
+    assert len(keys) >= 15 and len(keys) == len(set(keys)), sorted(keys)
+    for label in window.panel.findChildren(QLabel):        # every form label focuses its field
+        if "&" in label.text():
+            assert label.buddy() is not None, label.text()
+    # Tab walks through every enabled control of the training panel and reaches the canvas.
+    first = window.panel.preset_combo
+    first.setFocus()
+    seen, widget = [], first
+    for _ in range(300):
+        seen.append(widget)
+        widget = widget.nextInFocusChain()
+        if widget is first:
+            break
+    panel_controls = [w for kind in (QLineEdit, QComboBox, QAbstractButton) for w in window.panel.findChildren(kind)
+                      if w.isEnabled()]
+    assert all(w in seen for w in panel_controls), [w.objectName() for w in panel_controls if w not in seen]
+    assert window.canvas in seen and window.models_panel.table in seen

@@ -43,6 +43,7 @@ from mnist_gui.ui.plots import TrainingPlots
 from mnist_gui.ui.prediction_chart import EMPTY_HINT, PredictionChart
 from mnist_gui.ui.preview import PreviewBox
 from mnist_gui.ui.settings import APPLICATION, ORGANIZATION, Settings
+from mnist_gui.ui.theme import app_theme, follow_system_scheme, palette_changed
 from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
 from mnist_gui.ui.worker import TrainingRunner
 
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self._connect()
         self._build_menus()
+        self._theme = app_theme()   # the widgets start in it; changeEvent follows the palette
         self._restore_settings()
         self.library_ui.start(model_path, self.settings)
 
@@ -136,8 +138,8 @@ class MainWindow(QMainWindow):
         # grows), the views area the training curves (and more views); a lone tab shows no tab bar.
         self.side_tabs, self.view_tabs = QTabWidget(), QTabWidget()
         self.models_panel = self.library_ui.panel
-        for tabs, widget, title in ((self.side_tabs, self.panel, "Train"),
-                                    (self.side_tabs, self.models_panel, "Models"), (self.view_tabs, self.plots, "Curves")):
+        for tabs, widget, title in ((self.side_tabs, self.panel, "T&rain"),
+                                    (self.side_tabs, self.models_panel, "&Models"), (self.view_tabs, self.plots, "Curves")):
             tabs.setDocumentMode(True)
             tabs.setTabBarAutoHide(True)
             tabs.addTab(widget, title)
@@ -477,23 +479,36 @@ class MainWindow(QMainWindow):
         self.runner.shutdown()
         self.library_ui.shutdown()
 
-    def closeEvent(self, event) -> None:  # noqa: N802
-        self.shutdown()
-        super().closeEvent(event)
-
     def changeEvent(self, event) -> None:  # noqa: N802
         # Back from a terminal (or another window): show what the command line or another window
         # added, renamed, deleted or made current meanwhile.
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow() and not self._closing:
             self.library_ui.refresh()
+        # What Qt paints follows the palette by itself; what the app paints (plots, bars, warnings)
+        # is told here when the palette turns light or dark.
+        if palette_changed(event) and app_theme() is not self._theme:
+            self._apply_theme()
         super().changeEvent(event)
 
+    def _apply_theme(self) -> None:
+        self._theme = app_theme()
+        for widget in self._themed():
+            widget.apply_theme(self._theme)
+
+    def _themed(self) -> list:
+        return [self.plots, self.chart, self.panel, self.notice]
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.shutdown()
+        super().closeEvent(event)
 
 def run_app(model_path: str | None = None, argv: list[str] | None = None) -> int:
     """Create the application, show the window, run the event loop; returns the exit code."""
     app = QApplication.instance() or QApplication(argv if argv is not None else [])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    follow_system_scheme(app)   # light or dark, as the system says (Qt 6.5+), plots included
+    app.styleHints().colorSchemeChanged.connect(lambda _scheme: follow_system_scheme(app))
     window = MainWindow(model_path=model_path)
     app.aboutToQuit.connect(window.shutdown)
     # Ctrl-C in the terminal closes the window like Quit; the timer lets Python run to see the signal.

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderV
 from mnist_gui.state.compare import compare_rows
 from mnist_gui.state.library import RunRecord
 from mnist_gui.ui.prediction_chart import PredictionChart
+from mnist_gui.ui.theme import app_theme
 
-DIFFERENT = QColor("#fff1b8")
 
 
 class ConfigComparison(QDialog):
@@ -50,7 +50,7 @@ class ConfigComparison(QDialog):
             cells += [QTableWidgetItem(value) for value in row.values]
             for j, cell in enumerate(cells):
                 if row.differs:
-                    cell.setBackground(QBrush(DIFFERENT))
+                    cell.setBackground(QBrush(QColor(app_theme().different)))
                     cell.setFont(bold)
                 self.table.setItem(i, j, cell)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QGroupBox, QHBoxL
                                QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
 
 from mnist_gui.state.library import RunRecord, short_architecture
+from mnist_gui.ui.theme import app_theme
 
 COMPARE, NAME, TEST, DATE, STATUS, ARCHITECTURE = range(6)
 HEADERS = ("", "Name", "Test", "Date", "Status", "Architecture")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
-CURRENT_BACKGROUND = QColor("#dde8f8")
 NAME_WIDTH = 115
 #: The width the panel asks for, so every column shows without scrolling (the window widens its side).
 PREFERRED_WIDTH = 560
@@ -157,7 +157,7 @@ class RunTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and r.id == self.current_id:
             return self._bold
         if role == Qt.ItemDataRole.BackgroundRole and r.id == self.current_id:
-            return QBrush(CURRENT_BACKGROUND)
+            return QBrush(QColor(app_theme().highlight))
         if role == Qt.ItemDataRole.ToolTipRole:
             return _tooltip(r) + ("<br><i>the current model</i>" if r.id == self.current_id else "")
         if role == Qt.ItemDataRole.TextAlignmentRole and col == TEST:
@@ -306,7 +306,7 @@ class ModelsPanel(QGroupBox):
         self.undo_button = button("Undo delete", "undoDeleteButton", "Bring back the runs just deleted")
         self.info_label = QLabel()
         self.info_label.setWordWrap(True)
-        self.info_label.setStyleSheet("color: palette(dark); font-size: 9pt;")
+        self.info_label.setStyleSheet("font-size: 9pt;")
 
         grid = QGridLayout()
         for i, b in enumerate((self.import_button, self.save_button, self.reveal_button, self.delete_button,

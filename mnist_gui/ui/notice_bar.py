@@ -11,6 +11,8 @@ from typing import Callable
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from mnist_gui.ui.theme import Theme, app_theme
+
 
 class NoticeBar(QFrame):
     """Hidden until :meth:`show_notice`; its action button (objectName ``noticeAction``) runs the
@@ -19,7 +21,7 @@ class NoticeBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("noticeBar")
-        self.setStyleSheet("#noticeBar { background: #fff4d6; border: 1px solid #e3c46b; border-radius: 3px; }")
+        self._style()
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.action_button = QPushButton()
@@ -55,3 +57,14 @@ class NoticeBar(QFrame):
         self.dismiss()
         if action is not None:
             action()
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Colours for the light or dark scheme (the window calls this when its palette changes)."""
+        self._style(theme)
+
+    def _style(self, theme: Theme | None = None) -> None:
+        t = theme or app_theme()
+        self.setStyleSheet(f"#noticeBar {{ background: {t.notice_background}; border: 1px solid {t.notice_border}; "
+                           f"border-radius: 3px; }} #noticeBar QLabel {{ color: {t.notice_text}; }}")
+
+

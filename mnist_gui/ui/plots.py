@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGroupBox, QHBoxLayout, QMenu, QWid
 
 from mnist_gui.state.curves import RunCurves
 from mnist_gui.training import BatchProgress, EpochResult
-from mnist_gui.ui.plot_style import FOREGROUND, style_axes
+from mnist_gui.ui.theme import Theme, app_theme, style_plot
 
 FLUSH_INTERVAL_MS = 100   # 10 repaints a second, in step with the worker's progress signals
 ACCURACY_STAGGER_MS = 30  # an epoch end repaints the loss plot, then the accuracy plot this much later
@@ -60,14 +60,13 @@ class _Legend(pg.LegendItem):
 
 
 def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w")
+    plot = pg.PlotWidget()
     plot.setObjectName(name)
     plot.setMinimumSize(220, 170)
     item = plot.getPlotItem()
-    style_axes(item)
-    item.setTitle(title, size="11pt", color=FOREGROUND)
-    item.setLabel("bottom", "epoch", color=FOREGROUND)
-    item.setLabel("left", y_label, color=FOREGROUND)
+    item.setTitle(title, size="11pt")
+    item.setLabel("bottom", "epoch")
+    item.setLabel("left", y_label)
     item.showGrid(x=True, y=True, alpha=0.2)
     # With the grid on, each axis spans the whole view, so any change inside it (the batch curve,
     # ten times a second) replayed both axes' pictures: 9-10 ms per repaint of a plot, most of the
@@ -79,9 +78,8 @@ def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, in
     item.hideButtons()
     item.setClipToView(True)
     item.getViewBox().setMouseEnabled(x=False, y=False)
-    legend = item.legend = _Legend(offset=legend_offset, labelTextSize="9pt", labelTextColor=FOREGROUND)   # what addLegend() does
+    legend = item.legend = _Legend(offset=legend_offset, labelTextSize="9pt")   # what addLegend() does
     legend.setParentItem(item.vb)
-    legend.setBrush(pg.mkBrush(255, 255, 255, 210))
     plot.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
     return plot
 
@@ -167,7 +165,7 @@ class _OverlaySlot:
         self.train_acc = accuracy_plot.plot(pen=dashed, antialias=True)
         self.val_acc = accuracy_plot.plot(pen=solid, symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None,
                                           antialias=True)
-        self.test = pg.ScatterPlotItem(symbol="star", size=14, brush=pg.mkBrush(colour), pen=pg.mkPen(FOREGROUND))
+        self.test = pg.ScatterPlotItem(symbol="star", size=14, brush=pg.mkBrush(colour))
         accuracy_plot.addItem(self.test)
         self.items = (self.train_loss, self.val_loss, self.train_acc, self.val_acc, self.test)
 
@@ -221,8 +219,6 @@ class TrainingPlots(QGroupBox):
                                        symbolBrush=TRAIN_COLOUR, symbolPen=None, name="train", antialias=True)
         self.val_acc_curve = ap.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
                                      symbolBrush=VAL_COLOUR, symbolPen=None, name="validation", antialias=True)
-        for curve in (self.train_loss_curve, self.val_loss_curve, self.train_acc_curve, self.val_acc_curve):
-            curve.scatter.setPen(FOREGROUND)   # the default outline, which the legend's samples draw with
         self.test_marker = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush(TEST_COLOUR),
                                               pen=pg.mkPen("w", width=0.5), name="test", antialias=True)
         ap.addItem(self.test_marker)   # named, so the legend lists it
@@ -232,7 +228,7 @@ class TrainingPlots(QGroupBox):
                                [(ap.legend, item, item.name()) for item in self._single_items[3:]]
         # The test accuracy is written in the legend, which sits where no curve goes.
         self.test_label = self._find_test_label()
-        self.hint_item = pg.TextItem("", color="#888", anchor=(0.5, 0.5))
+        self.hint_item = pg.TextItem("", anchor=(0.5, 0.5))
         lp.addItem(self.hint_item, ignoreBounds=True)
         self._slots: list[_OverlaySlot] = []
         self._overlaid: list[tuple[str, _Series]] = []
@@ -250,7 +246,21 @@ class TrainingPlots(QGroupBox):
         self._shown = self._live
         self._live_epochs: float = 5
         self._idle = True
+        self.apply_theme(app_theme())
         self.reset()
+
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Draw the plots in ``theme``'s colours (the window calls this when its palette changes)."""
+        self._theme = theme
+        for plot in (self.loss_plot, self.accuracy_plot):
+            style_plot(plot, theme)
+        # The legend's samples outline symbols with their scatter's default pen.
+        for curve in (self.train_loss_curve, self.val_loss_curve, self.train_acc_curve, self.val_acc_curve):
+            curve.scatter.setPen(theme.foreground)
+        for slot in self._slots:
+            slot.test.setPen(pg.mkPen(theme.foreground))
+        self.hint_item.setColor(theme.faint)
 
     def _find_test_label(self):
         legend = self.accuracy_plot.getPlotItem().legend
@@ -320,6 +330,7 @@ class TrainingPlots(QGroupBox):
         while len(self._slots) < len(self._overlaid):
             colour = RUN_COLOURS[len(self._slots) % len(RUN_COLOURS)]
             self._slots.append(_OverlaySlot(self.loss_plot.getPlotItem(), self.accuracy_plot.getPlotItem(), colour))
+            self._slots[-1].test.setPen(pg.mkPen(self._theme.foreground))
         self._set_overlay_mode(True)
         self.hint_item.setVisible(False)
         for i, slot in enumerate(self._slots):

@@ -13,16 +13,27 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QCursor, QFont, QFontMetrics
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from mnist_gui.formatting import percent
-from mnist_gui.ui.plot_style import FOREGROUND, style_axes
+from mnist_gui.ui.theme import LIGHT, Theme, app_theme, style_plot
 from mnist_gui.ui.status_text import StatusText
 
-BAR_COLOUR = "#a9bcd9"
-TOP_COLOUR = "#2f6fd0"
+#: Bars of probabilities this small are drawn as a stub this high (1% of the axis), so a small
+#: probability is visible and can be hovered for its value.
+STUB = 0.01
 EMPTY_HINT = "Draw a digit\non the canvas"
+
+
+def _short_percent(p: float) -> str:
+    """A bar's label: whole percent, never a false 100%; none under 1% (ten "<1%" would crowd the chart:
+    those bars are drawn as stubs and the tooltip gives their value)."""
+    if p < 0.005:
+        return ""
+    if p > 0.995:
+        return ">99%"
+    return f"{p:.0%}"
 
 
 class PredictionChart(QGroupBox):
@@ -60,11 +71,10 @@ class PredictionChart(QGroupBox):
         left.addWidget(self.confidence_label)
         left.addStretch(1)
 
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget()
         self.plot.setMinimumSize(180, 160)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
-        style_axes(item)
         item.setMenuEnabled(False)
         item.hideButtons()
         item.setMouseEnabled(x=False, y=False)
@@ -76,16 +86,29 @@ class PredictionChart(QGroupBox):
         tick_font = QFont(self.font())
         tick_font.setPointSize(11)
         item.getAxis("bottom").setTickFont(tick_font)
-        item.setLabel("bottom", "digit", color=FOREGROUND)
-        self._normal_brush = pg.mkBrush(BAR_COLOUR)
-        self._top_brush = pg.mkBrush(TOP_COLOUR)
+        item.setLabel("bottom", "digit")
+        item.setYRange(0, 1.12, padding=0)   # room above a full bar for its value
+        self._normal_brush = self._top_brush = pg.mkBrush(None)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72,
                                     brushes=[self._normal_brush] * 10, pen=pg.mkPen(None))
         # Guide lines as plain items: an axis grid would make every bar update repaint the axes.
-        for level in (0.25, 0.5, 0.75, 1.0):
-            self.plot.addItem(pg.InfiniteLine(pos=level, angle=0, pen=pg.mkPen(0, 0, 0, 40)))
+        self._guides = [pg.InfiniteLine(pos=level, angle=0) for level in (0.25, 0.5, 0.75, 1.0)]
+        for guide in self._guides:
+            self.plot.addItem(guide)
         self.plot.addItem(self.bars)
-        self.hint_item = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
+        # Each bar's value above it ("37%", "<1%"); texts change only when a rounded value does.
+        value_font = QFont(self.font())
+        value_font.setPointSize(8)
+        self.value_items = []
+        for d in range(10):
+            text = pg.TextItem("", anchor=(0.5, 1.0))
+            text.setFont(value_font)
+            text.setPos(d, 0.0)
+            self.plot.addItem(text)
+            self.value_items.append(text)
+        self._values: list[str] = [""] * 10
+        self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.hint_item = pg.TextItem("", anchor=(0.5, 0.5))
         hint_font = QFont(self.font())
         hint_font.setPointSize(12)
         self.hint_item.setFont(hint_font)
@@ -98,15 +121,28 @@ class PredictionChart(QGroupBox):
         # self-painted, so a new text does not re-lay-out the window.
         self.source_label = StatusText("", min_lines=1)
         self.source_label.setObjectName("predictionSource")
-        self.source_label.setStyleSheet("color: palette(dark);")
+        self.setAccessibleName("Prediction")
         row = QHBoxLayout()
         row.addLayout(left)
         row.addWidget(self.plot, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.source_label)
         layout.addLayout(row, 1)
+        self.apply_theme(app_theme())
         self.set_probabilities(None)
 
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Draw the chart in ``theme``'s colours (the window calls this when its palette changes)."""
+        self._theme = theme
+        style_plot(self.plot, theme)
+        self._normal_brush, self._top_brush = pg.mkBrush(theme.bar), pg.mkBrush(theme.bar_top)
+        for guide in self._guides:
+            guide.setPen(pg.mkPen(*theme.guide))
+        for text in self.value_items:
+            text.setColor(theme.foreground)
+        self.set_hint(self._hint)
+        self.set_probabilities(self._probs)
     def probabilities(self) -> np.ndarray | None:
         return None if self._probs is None else self._probs.copy()
 
@@ -124,7 +160,8 @@ class PredictionChart(QGroupBox):
         """The message shown while there is no prediction (e.g. 'no model: press Train'); lines centred."""
         self._hint = text
         lines = "<br>".join(html.escape(line) for line in text.splitlines())
-        self.hint_item.setHtml(f'<div style="text-align:center; color:#555">{lines}</div>')
+        colour = self._theme.faint if hasattr(self, "_theme") else LIGHT.faint
+        self.hint_item.setHtml(f'<div style="text-align:center; color:{colour}">{lines}</div>')
 
     def hint(self) -> str:
         return self._hint
@@ -154,17 +191,43 @@ class PredictionChart(QGroupBox):
             self._set_label_style("color: palette(mid);")
             self.confidence_label.setText("")
             self.hint_item.setVisible(True)
+            self._set_values([""] * 10, np.zeros(10))
+            self.setAccessibleDescription("No prediction: " + " ".join(self._hint.split()))
             return
         p = np.asarray(probs, dtype=np.float64).reshape(10)
         self._probs = p.copy()
         top = int(np.argmax(p))
         brushes = [self._normal_brush] * 10
         brushes[top] = self._top_brush
-        self.bars.setOpts(height=p, brushes=brushes)
+        shown = np.maximum(p, STUB)   # a tiny probability stays visible as a stub
+        self.bars.setOpts(height=shown, brushes=brushes)
         self.hint_item.setVisible(False)
         self.digit_label.setText(str(top))
         self._set_label_style("")
         self.confidence_label.setText(f"{percent(p[top])} sure")
+        self._set_values([_short_percent(v) for v in p], shown)
+        # For screen readers: the answer and the runners-up, in words.
+        order = np.argsort(-p)
+        self.setAccessibleDescription(f"Reads {top}, {percent(p[top])} sure; then "
+                                      + ", ".join(f"{d} at {percent(p[d])}" for d in order[1:3]) + ".")
+
+    def _set_values(self, texts: list[str], heights: np.ndarray) -> None:
+        for d, (text, height) in enumerate(zip(texts, heights)):
+            if text != self._values[d]:
+                self._values[d] = text
+                self.value_items[d].setText(text)
+            self.value_items[d].setPos(d, float(height) + 0.005)
+
+    def _hover(self, pos) -> None:
+        """A tooltip with the exact probability of the bar under the mouse."""
+        if self._probs is None or not self.plot.sceneBoundingRect().contains(pos):
+            return
+        point = self.plot.getPlotItem().vb.mapSceneToView(pos)
+        d = int(round(point.x()))
+        if 0 <= d < 10 and abs(point.x() - d) <= 0.4 and 0 <= point.y() <= max(self._probs[d], STUB) + 0.05:
+            QToolTip.showText(QCursor.pos(), f"P({d}) = {self._probs[d]:.4%}", self.plot)
+        else:
+            QToolTip.hideText()
 
     def _set_label_style(self, sheet: str) -> None:
         if self.digit_label.styleSheet() != sheet:   # re-styling costs more than the whole bar update

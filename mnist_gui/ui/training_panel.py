@@ -29,8 +29,8 @@ from mnist_gui.training import BOUNDS, BatchProgress, TrainingConfig, parse_hidd
 from mnist_gui.training.presets import DEFAULT_PRESET, PRESETS
 from mnist_gui.ui.schedule_view import ScheduleView
 from mnist_gui.ui.status_text import StatusText
+from mnist_gui.ui.theme import Theme, app_theme
 
-INVALID_STYLE = "QLineEdit[invalid=\"true\"] { border: 1px solid #d0342c; background: #fdeceb; color: #000; }"
 CUSTOM = "custom"
 DATASET = "dataset"   # the key of an error no field is to blame for (a validation split the dataset cannot give)
 #: What each choice in the combo boxes does, for their tooltips.
@@ -100,7 +100,6 @@ class TrainingPanel(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Training", parent)
-        self.setStyleSheet(INVALID_STYLE)
         self._state = IDLE
         self._errors: dict[str, str] = {}
         self._config: TrainingConfig | None = None
@@ -144,7 +143,7 @@ class TrainingPanel(QGroupBox):
             edit.textChanged.connect(self._revalidate)
             self.edits[key] = edit
         self.edits["limit"].setPlaceholderText("all")
-        self.augment_check = QCheckBox("Augment training images")
+        self.augment_check = QCheckBox("Au&gment training images")
         self.augment_check.setObjectName("augmentCheck")
         self._explain(self.augment_check, "Randomly rotate, scale, shear, shift and thicken each batch, like real "
                       "handwriting:\nslower to learn, better on drawn digits.")
@@ -155,21 +154,22 @@ class TrainingPanel(QGroupBox):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("&Preset", self.preset_combo)
         form.addRow(self.preset_summary)
-        form.addRow("&" + FIELDS["hidden"][0], self.edits["hidden"])
+        # Alt+letter shortcuts: none of the menus' F, E, H, and each letter once.
+        form.addRow("Hidde&n layers", self.edits["hidden"])
         form.addRow("A&ctivation", self.activation_combo)
-        form.addRow("&Optimizer", self.optimizer_combo)
-        form.addRow("&" + FIELDS["lr"][0], self.edits["lr"])
-        form.addRow("LR sc&hedule", self.schedule_combo)
+        form.addRow("Op&timizer", self.optimizer_combo)
+        form.addRow("&Learning rate", self.edits["lr"])
+        form.addRow("LR sched&ule", self.schedule_combo)
         form.addRow(self.schedule_view)
-        for key, label in (("batch_size", "&Batch size"), ("epochs", "&Epochs"), ("l2", "L&2 decay"),
+        for key, label in (("batch_size", "&Batch size"), ("epochs", "Ep&ochs"), ("l2", "L&2 decay"),
                            ("dropout", "&Dropout"), ("seed", "&Seed"), ("limit", "Training &images")):
             form.addRow(label, self.edits[key])
         form.addRow(self.augment_check)
         self.form_error = QLabel()
         self.form_error.setObjectName("formError")
         self.form_error.setWordWrap(True)
-        self.form_error.setStyleSheet("color: #c0262d;")
         self.form_error.setVisible(False)
+        self._style()
 
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
@@ -212,6 +212,18 @@ class TrainingPanel(QGroupBox):
         self.augment_check.toggled.connect(self._revalidate)
         self.apply_preset(DEFAULT_PRESET)
         self.set_state(IDLE)
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Colours for the light or dark scheme (the window calls this when its palette changes)."""
+        self._style(theme)
+
+    def _style(self, theme: Theme | None = None) -> None:
+        """Colours of a bad field and of the error line, for the palette's light or dark scheme."""
+        t = theme or app_theme()
+        self.setStyleSheet(f'QLineEdit[invalid="true"] {{ border: 1px solid {t.invalid_field}; '
+                           f'background: {t.invalid_background}; color: {t.invalid_text}; }}')
+        self.form_error.setStyleSheet(f"color: {t.error};")
+
 
     @staticmethod
     def _explain(widget: QWidget, text: str) -> None:
