@@ -21,7 +21,7 @@ class NoticeBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("noticeBar")
-        self._style()
+        self.apply_theme(app_theme())
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.action_button = QPushButton()
@@ -60,10 +60,7 @@ class NoticeBar(QFrame):
 
     def apply_theme(self, theme: Theme) -> None:
         """Colours for the light or dark scheme (the window calls this when its palette changes)."""
-        self._style(theme)
-
-    def _style(self, theme: Theme | None = None) -> None:
-        t = theme or app_theme()
+        t = theme
         self.setStyleSheet(f"#noticeBar {{ background: {t.notice_background}; border: 1px solid {t.notice_border}; "
                            f"border-radius: 3px; }} #noticeBar QLabel {{ color: {t.notice_text}; }}")
 

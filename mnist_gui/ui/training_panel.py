@@ -169,7 +169,7 @@ class TrainingPanel(QGroupBox):
         self.form_error.setObjectName("formError")
         self.form_error.setWordWrap(True)
         self.form_error.setVisible(False)
-        self._style()
+        self.apply_theme(app_theme())
 
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
@@ -214,16 +214,11 @@ class TrainingPanel(QGroupBox):
         self.set_state(IDLE)
 
     def apply_theme(self, theme: Theme) -> None:
-        """Colours for the light or dark scheme (the window calls this when its palette changes)."""
-        self._style(theme)
-
-    def _style(self, theme: Theme | None = None) -> None:
         """Colours of a bad field and of the error line, for the palette's light or dark scheme."""
-        t = theme or app_theme()
+        t = theme
         self.setStyleSheet(f'QLineEdit[invalid="true"] {{ border: 1px solid {t.invalid_field}; '
                            f'background: {t.invalid_background}; color: {t.invalid_text}; }}')
         self.form_error.setStyleSheet(f"color: {t.error};")
-
 
     @staticmethod
     def _explain(widget: QWidget, text: str) -> None:
