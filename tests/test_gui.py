@@ -12,7 +12,7 @@ from helpers import drag_stroke
 from PySide6.QtCore import QThread, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressBar, QPushButton
 
 import mnist_gui.ui.app as app_module
 from helpers import threads_started_since
@@ -706,3 +706,91 @@ def test_every_control_is_reachable_from_the_keyboard(window, qtbot):
                       if w.isEnabled()]
     assert all(w in seen for w in panel_controls), [w.objectName() for w in panel_controls if w not in seen]
     assert window.canvas in seen and window.models_panel.table in seen
+
+
+def _drop(widget, path):
+    """Drop a local file on ``widget`` as a file manager would: enter, then drop, with its URL."""
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return drop
+
+
+def _digit_png(tmp_path, name="seven.png"):
+    ink = np.full((240, 180), 255, np.uint8)          # dark ink on white paper, like a scan
+    for t in np.linspace(0, 1, 200):
+        ink[int(40 + 2 * t):int(52 + 2 * t), int(30 + 120 * t):int(30 + 120 * t) + 12] = 0   # the bar
+        x, y = int(150 - 70 * t), int(50 + 150 * t)
+        ink[y:y + 12, x:x + 12] = 0                                                           # the stem
+    path = tmp_path / name
+    QImage(ink.data, 180, 240, 180, QImage.Format.Format_Grayscale8).save(str(path))
+    return path
+
+
+def test_dropping_a_picture_on_the_canvas_classifies_it_as_predict_would(window, qtbot, tmp_path, model_path):
+    from mnist_gui.imaging.preprocess import preprocess_drawing
+    from mnist_gui.ui.imagefile import load_image
+
+    path = _digit_png(tmp_path)
+    seen = []
+    window.prediction_changed.connect(seen.append)
+    _drop(window.findChild(DrawingCanvas, "drawingCanvas"), path)
+    settle(qtbot)
+    assert seen, "no prediction_changed"
+    expected = window.model.predict_proba_one(preprocess_drawing(load_image(path)))
+    np.testing.assert_allclose(seen[-1], expected, atol=1e-6)
+    assert int(np.argmax(seen[-1])) == 7 and window.canvas.has_picture()
+    np.testing.assert_array_equal(window.preview.pixels(), preprocess_drawing(load_image(path)))
+    assert window.canvas.ink_array().max() > 200            # the picture is shown on the canvas
+    window.canvas.undo()                                   # back to the (empty) drawing
+    settle(qtbot)
+    assert not window.canvas.has_picture() and window.chart.probabilities() is None
+
+
+def test_dropping_a_model_opens_it_and_a_bad_picture_changes_nothing(window, qtbot, tmp_path, model_path):
+    other = load_model(model_path)
+    other.network.dense_layers[0].params["b"][:] += 0.01      # another model, not a copy of the open one
+    copy = tmp_path / "dropped.npz"
+    save_model(other, copy)
+    _drop(window.canvas, copy)
+    assert "dropped" in window.model_label.text()
+    np.testing.assert_array_equal(window.model.network.flat_params, other.network.flat_params)
+    draw(window, ONE)
+    settle(qtbot)
+    before = window.canvas.ink_array()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    _drop(window.canvas, broken)
+    assert window.last_error[0] == "Cannot read the picture" and "broken.png" in window.last_error[1]
+    np.testing.assert_array_equal(window.canvas.ink_array(), before)
+
+
+def test_classify_an_image_and_export_the_input_from_the_file_menu(window, qtbot, tmp_path, monkeypatch):
+    path = _digit_png(tmp_path)
+    monkeypatch.setattr(app_module.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    next(a for a in file_menu.actions() if "Classify" in a.text().replace("&", "")).trigger()
+    settle(qtbot)
+    assert window.chart.predicted_digit() == 7
+    out = tmp_path / "input28.png"
+    monkeypatch.setattr(app_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    export_menu = next(a.menu() for a in file_menu.actions() if a.menu() and "xport" in a.text())
+    next(a for a in export_menu.actions() if "input" in a.text()).trigger()
+    image = QImage(str(out))
+    assert image.width() == image.height() == 28
+    pixels = np.array([[image.pixelColor(x, y).red() for x in range(28)] for y in range(28)])
+    np.testing.assert_array_equal(pixels, window.preview.pixels())
+    assert "Exported the network input" in window.statusBar().currentMessage()
+    drawing = tmp_path / "drawing.png"
+    assert window.export_drawing(str(drawing)) and "Exported the drawing" in window.statusBar().currentMessage()
+    assert not window.export_drawing(str(tmp_path / "missing" / "x.png"))   # a folder that does not exist
+    assert window.last_error[0].startswith("Cannot export")

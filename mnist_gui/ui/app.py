@@ -18,6 +18,7 @@ Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, r
 from __future__ import annotations
 
 import signal as os_signal
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
 
 from mnist_gui import __version__
-from mnist_gui.errors import ModelFileError
+from mnist_gui.errors import ImageError, ModelFileError
 from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.jobs import RecordRun
 from mnist_gui.model import Model, save_model
@@ -36,6 +37,7 @@ from mnist_gui.state.library import RunLibrary
 from mnist_gui.state.models import ModelSlots
 from mnist_gui.ui.canvas import DrawingPad
 from mnist_gui.ui.help import HelpDialog
+from mnist_gui.ui.imagefile import array_image, load_image, save_png
 from mnist_gui.ui.models_controller import ModelsController
 from mnist_gui.ui.models_panel import PREFERRED_WIDTH
 from mnist_gui.ui.notice_bar import NoticeBar
@@ -48,8 +50,11 @@ from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
 from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
+IMAGE_FILES = "Pictures (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 BUNDLED_TRAIN_IMAGES = 60000
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
+             ("Ctrl+Shift+E", "Export the 28x28 input the network sees"),
+             ("Ctrl+I", "Classify a picture file (or drop one on the canvas)"),
              ("Ctrl+Z", "Undo the last stroke (or a clear)"), ("Delete, or Esc on the canvas", "Clear the drawing"),
              ("Ctrl+Return", "Train"), ("Ctrl+Shift+Return", "Continue training the current model"),
              ("Ctrl+P", "Pause / resume training"), ("Ctrl+.", "Stop training"), ("Ctrl+M", "Show the Models panel"),
@@ -75,6 +80,7 @@ class MainWindow(QMainWindow):
         self.model_slots = ModelSlots()
         self.library = RunLibrary(data_dir(), shipped=resource("pretrained.npz"))
         self._input: np.ndarray | None = None     # the drawing, preprocessed to 28x28
+        self._picture_input: np.ndarray | None = None   # a classified picture's own 28x28 input
         self._dataset_path: str | None = None     # None: the bundled copy
         self._job: str | None = None              # "train" | "dataset" while the runner is busy
         self._run_title = "Live training curves"
@@ -178,6 +184,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         runner, panel, plots = self.runner, self.panel, self.plots
         for source, slot in ((self.canvas.changed, self._on_drawing_changed),
+                             (self.canvas.file_dropped, self._on_file_dropped),
                              (panel.train_requested, self.start_training), (panel.pause_requested, runner.pause),
                              (panel.resume_requested, runner.resume), (panel.stop_requested, runner.stop),
                              (runner.dataset_ready, self._on_dataset_ready),
@@ -223,8 +230,14 @@ class MainWindow(QMainWindow):
         self.dataset_actions = [action(menu, "Use &dataset folder…", lambda: self._ask(
             dialog.getExistingDirectory, "Folder with the MNIST IDX (or CSV) files", "", None, self.set_dataset_path)),
             action(menu, "Use the &bundled MNIST", lambda: self.set_dataset_path(None))]
-        action(menu, "&Export drawing as PNG…", lambda: self._ask(
+        action(menu, "C&lassify an image…", lambda: self._ask(
+            dialog.getOpenFileName, "Classify a picture of a digit", "", IMAGE_FILES, self.classify_image), "Ctrl+I")
+        export.addSeparator()
+        action(export, "&Drawing as PNG…", lambda: self._ask(
             dialog.getSaveFileName, "Export drawing", "digit.png", "PNG images (*.png)", self.export_drawing), "Ctrl+E")
+        action(export, "Network &input (28x28) as PNG…", lambda: self._ask(
+            dialog.getSaveFileName, "Export the network's input", "input28.png", "PNG images (*.png)",
+            self.export_input), "Ctrl+Shift+E")
         menu.addSeparator()
         action(menu, "&Quit", self.close, "Ctrl+Q")
         menu = self.menuBar().addMenu("&Edit")
@@ -286,10 +299,44 @@ class MainWindow(QMainWindow):
         return True
 
     def export_drawing(self, path: str) -> bool:
-        if not self.canvas.image().save(path, "PNG"):
-            self.show_error("Cannot export drawing", f"{path}: could not write the PNG file.")
+        """The canvas as it is (grey ink on black), as a PNG file."""
+        return self._export_png(self.canvas.image(), path, "drawing")
+
+    def export_input(self, path: str) -> bool:
+        """The 28x28 image the network sees for the drawing, as a PNG file."""
+        if self._input is None:
+            self.show_error("Nothing to export", "Draw a digit (or drop a picture) first: the network has no "
+                            "input yet.")
             return False
+        return self._export_png(array_image(self._input), path, "network input (28x28)")
+
+    def _export_png(self, image, path: str, what: str) -> bool:
+        try:
+            save_png(image, path)
+        except OSError as exc:
+            self.show_error(f"Cannot export the {what}", f"{path}: {getattr(exc, 'strerror', None) or exc}")
+            return False
+        self.statusBar().showMessage(f"Exported the {what} to {path}", 8000)
         return True
+
+    def classify_image(self, path: str) -> bool:
+        """Read a picture of a digit and show it on the canvas; the chart reads it as ``predict`` would."""
+        try:
+            ink = load_image(path)
+        except ImageError as exc:
+            self.show_error("Cannot read the picture", f"{exc}\n\nThe drawing is unchanged.")
+            return False
+        self._picture_input = preprocess_drawing(ink)
+        self.canvas.show_picture(ink)   # its change signal shows the input and the prediction
+        self.statusBar().showMessage(f"Classifying {Path(path).name}: draw on it, or Esc to clear", 8000)
+        return True
+
+    def _on_file_dropped(self, path: str) -> None:
+        """A model file opens (and joins the library); anything else is read as a picture of a digit."""
+        if path.lower().endswith(".npz"):
+            self.open_model(path)
+        else:
+            self.classify_image(path)
 
     def export_plot(self, which: str, fmt: str, path: str) -> bool:
         """The ``which`` plot ("loss" or "accuracy") as ``fmt`` ("png", "svg" or "csv": its data) to ``path``."""
@@ -306,7 +353,12 @@ class MainWindow(QMainWindow):
 
     # -- drawing -> prediction --------------------------------------------------------------------
     def _on_drawing_changed(self) -> None:
-        self._input = preprocess_drawing(self.canvas.ink_array())
+        if self._picture_input is not None and self.canvas.has_picture() and self.canvas.stroke_count() == 0:
+            # A picture alone: its input comes from the file itself, as ``mnist-gui predict`` reads it.
+            self._input = self._picture_input
+        else:
+            self._picture_input = None if not self.canvas.has_picture() else self._picture_input
+            self._input = preprocess_drawing(self.canvas.ink_array())
         self.preview.set_image(self._input)
         self._predict()
         self.library_ui.drawing_changed(self._input)

@@ -50,19 +50,25 @@ class DrawingCanvas(QWidget):
     """A square drawing surface with undo per stroke; emits ``changed`` (throttled) on every edit."""
 
     changed = Signal()
+    file_dropped = Signal(str)   # a local file dropped on the canvas (the window decides what it is)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setAcceptDrops(True)
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Draw a digit with the left mouse button.\n"
+        self.setToolTip("Draw a digit with the left mouse button, or drop a picture of one (or a model file).\n"
                         "Ctrl+Z undoes the last stroke; Esc or Delete clears.")
         self._pen_width = DEFAULT_PEN_WIDTH
         self._strokes: list[Stroke] = []
         self._cleared: list[Stroke] = []      # what the last clear() removed, for undo
+        self._picture: np.ndarray | None = None   # a picture shown under the strokes (ink high, any size)
+        self._cleared_picture: np.ndarray | None = None
+        self._undo_clear = False                 # the last change was a clear (or a picture): undo restores
+        self._fitted: np.ndarray | None = None    # the picture at the canvas's size
         self._current: Stroke | None = None
         self._ink = np.zeros((1, 1), np.uint8)   # the drawing, device pixels; _image shows it (no copy)
         self._image = QImage()
@@ -86,17 +92,20 @@ class DrawingCanvas(QWidget):
         self._pen_width = max(1, int(width))
 
     def is_empty(self) -> bool:
-        return not self._strokes
+        return not self._strokes and self._picture is None
 
     def stroke_count(self) -> int:
         return len(self._strokes)
 
+    def has_picture(self) -> bool:
+        return self._picture is not None
+
     def clear(self) -> None:
         """Erase everything; an undo right after brings the drawing back."""
-        if not self._strokes and self._current is None:
+        if self.is_empty() and self._current is None:
             return
-        self._cleared = self._strokes
-        self._strokes = []
+        self._cleared, self._cleared_picture, self._undo_clear = self._strokes, self._picture, True
+        self._strokes, self._picture, self._fitted = [], None, None
         self._current = None
         self._render_all()
         self._notify()
@@ -107,10 +116,20 @@ class DrawingCanvas(QWidget):
             return
         if self._strokes:
             self._strokes.pop()
-        elif self._cleared:
-            self._strokes, self._cleared = self._cleared, []
+        elif self._undo_clear:
+            self._strokes, self._cleared, self._undo_clear = self._cleared, [], False
+            self._picture, self._cleared_picture, self._fitted = self._cleared_picture, None, None
         else:
             return
+        self._render_all()
+        self._notify()
+
+    def show_picture(self, ink: np.ndarray) -> None:
+        """Show a picture (2-D uint8, ink high, any size; e.g. a dropped image file) in place of the
+        drawing, fitted to the square; strokes drawn afterwards go on top. Undo brings the drawing back."""
+        self._cleared, self._cleared_picture, self._undo_clear = self._strokes, self._picture, True
+        self._strokes, self._current = [], None
+        self._picture, self._fitted = np.ascontiguousarray(ink, dtype=np.uint8), None
         self._render_all()
         self._notify()
 
@@ -171,8 +190,25 @@ class DrawingCanvas(QWidget):
     def _render_all(self, update: bool = True) -> None:
         drawn = [s.frozen() for s in self._strokes + ([self._current] if self._current else []) if s.points]
         raster.render(drawn, self._ink.shape[0], out=self._ink)
+        if self._picture is not None:
+            np.maximum(self._ink, self._fitted_picture(), out=self._ink)
         if update:
             self.update()
+
+    def _fitted_picture(self) -> np.ndarray:
+        """The picture scaled (smoothly, aspect kept) and centred in the canvas's square."""
+        side = self._ink.shape[0]
+        if self._fitted is None or self._fitted.shape[0] != side:
+            h, w = self._picture.shape
+            picture = np.ascontiguousarray(self._picture)
+            image = QImage(picture.data, w, h, w, QImage.Format.Format_Grayscale8).scaled(
+                side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            sh, sw, stride = image.height(), image.width(), image.bytesPerLine()
+            scaled = np.frombuffer(image.constBits(), np.uint8, count=stride * sh).reshape(sh, stride)[:, :sw]
+            self._fitted = np.zeros((side, side), np.uint8)
+            top, left = (side - sh) // 2, (side - sw) // 2
+            self._fitted[top:top + sh, left:left + sw] = scaled
+        return self._fitted
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -182,12 +218,12 @@ class DrawingCanvas(QWidget):
         painter.drawImage(target.topLeft(), self._image)
         painter.setPen(QPen(QColor(90, 90, 100), 1))
         painter.drawRect(target.adjusted(0.5, 0.5, -0.5, -0.5))
-        if not self._strokes and self._current is None:
+        if self.is_empty() and self._current is None:
             painter.setPen(QColor(130, 130, 140))
             font = painter.font()
             font.setPointSizeF(font.pointSizeF() * 1.3)
             painter.setFont(font)
-            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "Draw a digit here\n(or drop an image)")
         painter.end()
 
     # -- input -------------------------------------------------------------------------------
@@ -195,7 +231,7 @@ class DrawingCanvas(QWidget):
         if self._side <= 0:
             return
         was_empty = not self._strokes
-        self._cleared = []
+        self._cleared, self._undo_clear = [], False
         self._current = Stroke(self._pen_width / max(self._side, 1.0))
         self._extend(pos, pressure)
         if was_empty:
@@ -258,6 +294,29 @@ class DrawingCanvas(QWidget):
         elif kind == QTabletEvent.Type.TabletRelease:
             self._finish()
         event.accept()
+
+    # -- files dropped on the canvas --------------------------------------------------------------
+    @staticmethod
+    def _local_file(event) -> str | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        return next((u.toLocalFile() for u in urls if u.isLocalFile()), None)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if self._local_file(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        path = self._local_file(event)
+        if path:
+            event.acceptProposedAction()
+            self.file_dropped.emit(path)
+        else:
+            event.ignore()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
