@@ -210,3 +210,15 @@ def test_a_pen_digit_replayed_with_the_mouse_has_the_pixels_of_the_offline_rende
         drawn = canvas.ink_array()
         assert drawn.max() == 255 and np.array_equal(drawn, offline), (digit.label, digit.writer, digit.sample)
         assert canvas.stroke_count() == len(expected) == len(digit.strokes)
+
+
+def test_the_canvas_knows_its_pen_for_preprocessing(canvas):
+    assert canvas.pen_width_pixels() is None                     # nothing drawn
+    canvas.set_pen_width(22)
+    drag_stroke(canvas, vertical(canvas, x=0.4))
+    assert canvas.pen_width_pixels() == pytest.approx(22 * canvas.devicePixelRatioF(), rel=1e-6)
+    canvas.set_pen_width(8)
+    drag_stroke(canvas, horizontal(canvas, y=0.5, left=0.2, right=0.8))   # as long as the first stroke
+    assert canvas.pen_width_pixels() == pytest.approx(15 * canvas.devicePixelRatioF(), rel=0.05)
+    canvas.show_picture(np.full((50, 50), 255, np.uint8))
+    assert canvas.pen_width_pixels() is None                     # a picture's pen is not known

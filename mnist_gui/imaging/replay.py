@@ -45,11 +45,12 @@ def render_digit(digit: PenDigit, side: int = DEFAULT_SIDE, pen: float = DEFAULT
 
 
 def network_inputs(digits: Sequence[PenDigit], side: int = DEFAULT_SIDE, pen: float = DEFAULT_PEN) -> np.ndarray:
-    """(len(digits), 784) uint8: every digit replayed on the canvas and preprocessed like a drawing."""
+    """(len(digits), 784) uint8: every digit replayed on the canvas and preprocessed like a drawing
+    (with the pen's width, which the canvas knows)."""
     out = np.zeros((len(digits), PIXELS), np.uint8)
     canvas = np.zeros((side, side), np.uint8)
     for i, digit in enumerate(digits):
-        x = preprocess_drawing(render_digit(digit, side, pen, canvas))
+        x = preprocess_drawing(render_digit(digit, side, pen, canvas), pen_width=pen * side)
         if x is not None:
             out[i] = x.reshape(PIXELS)
     return out

@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
             self._input = self._picture_input
         else:
             self._picture_input = None if not self.canvas.has_picture() else self._picture_input
-            self._input = preprocess_drawing(self.canvas.ink_array())
+            self._input = preprocess_drawing(self.canvas.ink_array(), self.canvas.pen_width_pixels())
         self.preview.set_image(self._input)
         self._predict()
         self.library_ui.drawing_changed(self._input)

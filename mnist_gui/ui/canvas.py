@@ -145,6 +145,22 @@ class DrawingCanvas(QWidget):
         """The finished strokes, in unit coordinates (what re-renders the drawing at any size)."""
         return [stroke.frozen() for stroke in self._strokes]
 
+    def pen_width_pixels(self) -> float | None:
+        """The pen's width in pixels of :meth:`ink_array`, for preprocessing: the strokes' widths (with
+        their pressure) averaged by length; None when there is no stroke, or a picture whose pen is
+        not known."""
+        if not self._strokes or self._picture is not None:
+            return None
+        total = weight = 0.0
+        for stroke in self._strokes:
+            p = np.asarray(stroke.points, dtype=np.float64)
+            lengths = np.hypot(*np.diff(p[:, :2], axis=0).T) if len(p) > 1 else np.zeros(0)
+            w = stroke.width * p[1:, 2] if len(p) > 1 else np.array([stroke.width * p[0, 2]])
+            lengths = lengths if lengths.sum() > 0 else np.ones_like(w)
+            total += float((w * lengths).sum())
+            weight += float(lengths.sum())
+        return total / weight * self._ink.shape[0]
+
     def side_pixels(self) -> int:
         """The drawing square's side in device pixels (the size of :meth:`ink_array`)."""
         return self._ink.shape[0]
