@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--val-size", type=int, help="validation images taken from the training set")
     t.add_argument("--limit", type=int, help="train on the first N training images only")
+    t.add_argument("--pen-digits", type=float, nargs="?", const=0.25, metavar="SHARE",
+                   help="mix real pen-drawn digits of the training writers into every batch (default share "
+                        "0.25 when given; 0 turns it off)")
+    t.add_argument("--scribbles", type=float, nargs="?", const=0.05, metavar="SHARE",
+                   help="mix non-digit scribbles into every batch, trained toward 'no digit', so the model can "
+                        "say when a drawing is not a digit (default share 0.05 when given; 0 turns it off)")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random rotation/scale/shear/shift/thickness per batch")
     t.add_argument("--data", help="folder with the four IDX files, or CSV file(s) (default: bundled MNIST)")
@@ -105,7 +111,7 @@ def config_from_args(args: argparse.Namespace):
         "hidden": args.hidden, "activation": args.activation, "optimizer": args.optimizer,
         "schedule": args.schedule, "lr": args.lr, "batch_size": args.batch_size, "epochs": args.epochs,
         "l2": args.l2, "dropout": args.dropout, "seed": args.seed, "val_size": args.val_size,
-        "limit": args.limit, "augment": args.augment,
+        "limit": args.limit, "augment": args.augment, "pen_digits": args.pen_digits, "scribbles": args.scribbles,
     }
     return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -236,14 +242,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     session = TrainingSession(config, data, initial=initial)
     print(f"model: {session.model.network.describe()} ({session.model.network.n_params:,} parameters); "
           f"{config.optimizer} lr {config.lr:g} batch {config.batch_size or 'full'} epochs {config.epochs}"
-          f"{' augment' if config.augment else ''}", file=log)
+          f"{' augment' if config.augment else ''}"
+          f"{f' pen-digits {config.pen_digits:g}' if config.pen_digits else ''}"
+          f"{f' scribbles {config.scribbles:g}' if config.scribbles else ''}", file=log)
     current_before = library.current_id()
     started = datetime.now().astimezone().isoformat(timespec="seconds")
     progress = _Progress(log, args.json)
     parent_curves = library.curves(parent.id) if parent is not None else None
     curves = parent_curves.continued() if parent_curves is not None else RunCurves()
     finished = drive(session.run(), lambda ev: (curves.add(ev), progress.show(ev)))
-    print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f} "
+    pen = "" if finished.pen_drawn_accuracy is None else f", pen-drawn {finished.pen_drawn_accuracy:.4f}"
+    print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f}{pen} "
           f"({finished.train_seconds:.1f}s training, {finished.samples_per_second:,.0f} img/s)", file=log)
     if out:
         save_model(session.model, out)
@@ -320,6 +329,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from mnist_gui.data import load_mnist
+    from mnist_gui.imaging.pen_sets import pen_drawn_report
     from mnist_gui.training import evaluate
 
     model, shown, record = _find_model(_library(), args.model)
@@ -332,14 +342,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     per_class = [float(confusion[d, d] / max(1, confusion[d].sum())) for d in range(10)]
+    pen = pen_drawn_report(model)
     if args.json:
         print(json.dumps({"test_accuracy": acc, "test_loss": loss, "per_class": per_class,
                           "confusion": confusion.tolist(), "model": shown, "data": data.source,
-                          "model_id": None if record is None else record.id}))
+                          "model_id": None if record is None else record.id, **pen}))
         return 0
     print(f"model: {shown} ({model.describe()})\ndata: {data.source}")
     print(f"test accuracy {acc:.4f} (loss {loss:.4f}) on {labels.size} images")
     print("per class: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(per_class)))
+    print(f"pen-drawn accuracy {pen['pen_drawn_accuracy']:.4f} on {pen['pen_drawn_n']} real pen-drawn digits by "
+          f"writers {', '.join(map(str, pen['pen_drawn_writers']))} (never trained on)")
+    print("pen-drawn per digit: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(pen["pen_drawn_per_digit"])))
     print("confusion (rows true, columns predicted):")
     print("      " + "".join(f"{d:>6}" for d in range(10)))
     for d in range(10):
@@ -367,11 +381,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         ink = load_image(path)
         x = preprocess_drawing(ink)
         if x is None:
-            results.append({"image": path, "digit": None, "probabilities": None, "model": shown})
+            results.append({"image": path, "digit": None, "probabilities": None, "not_a_digit": None,
+                            "model": shown})
             continue
-        probs = model.predict_proba(x)[0]
+        reading = model.read_one(x)   # the window's own reading: the same numbers, the same verdict
+        probs = reading.probabilities
         results.append({"image": path, "digit": int(np.argmax(probs)), "probabilities": [float(p) for p in probs],
-                        "model": shown})
+                        "not_a_digit": reading.not_a_digit, "model": shown})
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0]))
         return 0
@@ -380,7 +396,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{r['image']}: no ink found (blank image)")
         else:
             probs = "  ".join(f"{d}:{p:.3f}" for d, p in enumerate(r["probabilities"]))
-            print(f"{r['image']}: {r['digit']} ({percent(r['probabilities'][r['digit']])})  {probs}")
+            answer = f"{r['digit']} ({percent(r['probabilities'][r['digit']])})"
+            if r["not_a_digit"]:
+                answer = f"does not look like a digit (closest: {answer})"
+            print(f"{r['image']}: {answer}  {probs}")
     return 0
 
 

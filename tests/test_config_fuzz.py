@@ -86,8 +86,15 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
         return "validation"
     if c.limit is not None and c.limit < 1:
         return "limit"
+    for share in (c.pen_digits, c.scribbles):
+        if not (math.isfinite(share) and 0 <= share <= 0.5):
+            return "share"
     if not 0 <= c.seed < 2**32:
         return "seed"
+    if (c.pen_digits or c.scribbles) and c.batch_size == 0:
+        return "pen-drawn"
+    if c.pen_digits + c.scribbles > 0.5:
+        return "pen-drawn"
     if n_train is not None and c.val_size >= n_train:
         return "validation"
     if n_train is not None and c.limit is not None and c.limit > n_train - c.val_size:
@@ -116,6 +123,8 @@ POOLS = {   # field: (valid values, invalid values)
     "init": (["auto", *INITIALIZERS], ["zeros", ""]),
     "normalization": (["unit", "standard"], ["minmax", ""]),
     "augment": ([False, True], []),
+    "pen_digits": ([0.0, 0.0, 0.25, 0.5], [-0.1, 0.6, math.nan]),
+    "scribbles": ([0.0, 0.0, 0.05, 0.3], [-0.01, 0.51, math.inf]),
 }
 LAYER_SIZES = ([1, 2, 10, 64, 128, 256, 1024, np.int64(32), np.int32(7)],                  # valid
                [0, -1, -256, 2.5, "128", None])                                            # invalid
@@ -179,7 +188,7 @@ def test_validate_agrees_with_the_rules_and_valid_configs_really_start():
     rng = random.Random("config-fuzz")
     data = random_data(n_train=N_TRAIN, n_test=20, seed=1)
     tally = {"valid": 0, "invalid": 0, "started": 0}
-    cases = CASES + 300   # the tighter limits make a few more draws invalid; keep >= 100 started runs
+    cases = CASES + 500   # the tighter limits make more draws invalid; keep >= 100 started runs
     for case in range(cases):
         c = random_config(rng, p_invalid=rng.choice([0.0, 0.03, 0.1, 0.3]))
         problem = judge(c, None, f"case {case}")

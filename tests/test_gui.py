@@ -609,7 +609,7 @@ def test_edits_turn_the_preset_into_custom_and_a_preset_choice_keeps_them(window
     panel.preset_combo.setCurrentText("custom")                 # ...does not lose the edits
     assert panel.edits["epochs"].text() == "7" and panel.edits["hidden"].text() == "64"
     assert panel.config().epochs == 7 and panel.config().optimizer == "adam"   # the edits of fast
-    set_fields(window, epochs="5", hidden="256,128")            # edited back to fast itself
+    set_fields(window, epochs="8", hidden="256,128")            # edited back to fast itself
     assert panel.preset_combo.currentText() == "fast" and panel.config().preset == "fast"
     set_fields(window, epochs="9")
     state = panel.state_dict()
@@ -794,3 +794,23 @@ def test_classify_an_image_and_export_the_input_from_the_file_menu(window, qtbot
     assert window.export_drawing(str(drawing)) and "Exported the drawing" in window.statusBar().currentMessage()
     assert not window.export_drawing(str(tmp_path / "missing" / "x.png"))   # a folder that does not exist
     assert window.last_error[0].startswith("Cannot export")
+
+
+def test_the_chart_says_when_a_drawing_does_not_look_like_a_digit(window, qtbot):
+    # A model trained with scribbles records a max-logit threshold; below it, the chart does not claim a
+    # digit. Here the threshold is set far above (or below) anything, to check the wiring both ways.
+    model = window.model_slots.displayed
+    draw(window, ONE)
+    settle(qtbot)
+    assert window.chart.predicted_digit() == 1 and not window.chart.not_a_digit()
+    seen = []
+    window.prediction_changed.connect(seen.append)
+    model.metadata["not_a_digit"] = {"score": "max_logit", "threshold": 1e9, "quantile": 0.02}
+    window._predict()
+    assert window.chart.not_a_digit() and seen and seen[-1].shape == (10,)   # the contract still fires
+    assert window.chart.confidence_label.text() == "not a digit?" and window.chart.digit_label.text() == "?"
+    assert window.chart.accessibleDescription().startswith("Does not look like a digit")
+    model.metadata["not_a_digit"]["threshold"] = -1e9
+    window._predict()
+    assert not window.chart.not_a_digit() and window.chart.digit_label.text() == "1"
+    del model.metadata["not_a_digit"]

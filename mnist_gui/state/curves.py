@@ -6,7 +6,8 @@ and exported:
 * per batch: the mean loss of every batch since the previous progress event, at its place on the
   x axis (in epochs: a batch halfway through epoch 3 sits at 2.5) and its global step; the plots
   smooth it when they draw it, the file keeps it raw;
-* per epoch: every :class:`~mnist_gui.training.EpochResult` (train/validation loss and accuracy);
+* per epoch: every :class:`~mnist_gui.training.EpochResult` (train/validation loss and accuracy, and the
+  accuracy on real pen-drawn digits of writers never trained on);
 * the test accuracy at the end of each training (a continued run has one per training).
 
 A continued run starts from its parent's curves, so they go on where they stopped: the session
@@ -26,7 +27,7 @@ from mnist_gui.training import BatchProgress, EpochResult, TrainingFinished
 
 MAX_BATCH_POINTS = 8000
 _EPOCH_KEYS = ("epoch", "epochs", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "elapsed",
-               "test_accuracy")
+               "test_accuracy", "pen_accuracy")
 
 
 class CurvesError(ValueError):
@@ -153,6 +154,6 @@ class RunCurves:
         out = {"epoch": int(_number(entry["epoch"], "an epoch number")),
                "train_loss": _number(entry["train_loss"], "a train loss"),
                "train_accuracy": _number(entry["train_accuracy"], "a train accuracy")}
-        for key in ("epochs", "val_loss", "val_accuracy", "seconds", "elapsed", "test_accuracy"):
+        for key in ("epochs", "val_loss", "val_accuracy", "seconds", "elapsed", "test_accuracy", "pen_accuracy"):
             out[key] = _optional(entry.get(key), key)
         return out

@@ -197,7 +197,7 @@ def _parse_record(folder: Path, raw) -> RunRecord:
     for key, value in metrics.items():
         if value is not None and _finite(value) is None:
             raise ValueError(f"metric {key} is not a number")
-    for key in ("test_accuracy", "val_accuracy"):
+    for key in ("test_accuracy", "val_accuracy", "pen_drawn_accuracy"):
         if metrics.get(key) is not None and not 0.0 <= metrics[key] <= 1.0:
             raise ValueError(f"{key} {metrics[key]!r} is not between 0 and 1")
     epochs = raw.get("epochs", 0)
@@ -359,6 +359,8 @@ class RunLibrary:
         config = meta.get("config") if isinstance(meta.get("config"), dict) else None
         dataset = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else None
         metrics = {k: _finite(meta.get(k)) for k in ("test_accuracy", "val_accuracy")}
+        if _finite(meta.get("pen_drawn_accuracy")) is not None:   # measured on real pen-drawn digits
+            metrics["pen_drawn_accuracy"] = _finite(meta.get("pen_drawn_accuracy"))
         raw = {"format": RECORD_FORMAT, "id": run_id, "name": name, "created": created, "finished": None,
                "duration": _finite(meta.get("train_seconds")), "status": status,
                "reason": "" if status == "unknown" else f"{status} (from the model file)", "origin": origin,
@@ -469,7 +471,9 @@ class RunLibrary:
                   "origin": "continued" if parent is not None else "trained", "config": config_dict,
                   "dataset": dataset, "architecture": model.describe(), "epochs": epochs,
                   "metrics": {"test_accuracy": _finite(result.test_accuracy),
-                              "val_accuracy": _finite(result.val_accuracy), "test_loss": _finite(result.test_loss)},
+                              "val_accuracy": _finite(result.val_accuracy), "test_loss": _finite(result.test_loss),
+                              **({} if _finite(result.pen_drawn_accuracy) is None
+                                 else {"pen_drawn_accuracy": _finite(result.pen_drawn_accuracy)})},
                   "parent": None if parent is None else parent.id}
         return self._add(fields, lambda path: save_model(model, path), curves)
 

@@ -272,9 +272,11 @@ class MainWindow(QMainWindow):
     def show_current_model(self) -> None:
         model, source = self.model_slots.loaded, self.model_slots.source
         acc = None if model is None else model.test_accuracy
+        pen = None if model is None else model.metadata.get("pen_drawn_accuracy")
+        pen = f" · pen-drawn {pen:.1%}" if isinstance(pen, (int, float)) and not isinstance(pen, bool) else ""
         self.model_label.setText("No model loaded: press Train or open a model file" if model is None else
                                  f"Model: {source} · {model.describe()} · test accuracy "
-                                 + (f"{acc:.2%}" if acc is not None else "unknown"))
+                                 + (f"{acc:.2%}" if acc is not None else "unknown") + pen)
         self.save_action.setEnabled(model is not None)
         self.chart.set_hint(EMPTY_HINT if model is not None else NO_MODEL_HINT)
         self.chart.set_source(self.model_slots.caption())

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QGroupBox, QHBoxL
 from mnist_gui.state.library import RunRecord, short_architecture
 from mnist_gui.ui.theme import app_theme
 
-COMPARE, NAME, TEST, DATE, STATUS, ARCHITECTURE = range(6)
-HEADERS = ("", "Name", "Test", "Date", "Status", "Architecture")
+COMPARE, NAME, TEST, PEN, DATE, STATUS, ARCHITECTURE = range(7)
+HEADERS = ("", "Name", "Test", "Pen", "Date", "Status", "Architecture")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 NAME_WIDTH = 115
@@ -98,13 +98,15 @@ class RunTableModel(QAbstractTableModel):
         same record object while its file is unchanged): a view asks for them thousands of times."""
         cached = self._cell_cache.get(r.id)
         if cached is None or cached[0] is not r:
-            display = ("", r.name, "—" if r.test_accuracy is None else f"{r.test_accuracy:.2%}", _date(r), r.status,
-                       short_architecture(r.architecture))
+            pen = r.metrics.get("pen_drawn_accuracy")
+            pen = pen if isinstance(pen, (int, float)) and not isinstance(pen, bool) else None
+            display = ("", r.name, "—" if r.test_accuracy is None else f"{r.test_accuracy:.2%}",
+                       "—" if pen is None else f"{pen:.1%}", _date(r), r.status, short_architecture(r.architecture))
             # Dates sort as text: the time, then the id (a run's id holds when it was written), so two
             # runs started in the same second keep their order; no date (the shipped model) sorts oldest.
             when = "" if r.created_timestamp is None else f"{r.created_timestamp:017.3f} {r.id}"
-            sort = (0, r.name.lower(), -1.0 if r.test_accuracy is None else r.test_accuracy, when, r.status,
-                    r.architecture)
+            sort = (0, r.name.lower(), -1.0 if r.test_accuracy is None else r.test_accuracy,
+                    -1.0 if pen is None else pen, when, r.status, r.architecture)
             cached = self._cell_cache[r.id] = (r, display, sort)
         return cached[1], cached[2]
 
@@ -160,7 +162,7 @@ class RunTableModel(QAbstractTableModel):
             return QBrush(QColor(app_theme().highlight))
         if role == Qt.ItemDataRole.ToolTipRole:
             return _tooltip(r) + ("<br><i>the current model</i>" if r.id == self.current_id else "")
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == TEST:
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (TEST, PEN):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 

@@ -37,6 +37,7 @@ TRAIN_COLOUR = "#2f6fd0"
 VAL_COLOUR = "#e07b00"
 BATCH_COLOUR = (90, 125, 190, 230)   # drawn 1 px wide: a shade darker than the 1.5 px it replaced
 TEST_COLOUR = "#c0262d"
+PEN_COLOUR = "#8e44ad"
 #: One colour per compared run (Tableau's 10, which stay distinct for most colour-blind readers).
 RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                "#bcbd22", "#17becf")
@@ -96,6 +97,8 @@ class _Series:
         self.val_epochs: list[float] = []
         self.val_loss: list[float] = []
         self.val_acc: list[float] = []
+        self.pen_epochs: list[float] = []
+        self.pen_acc: list[float] = []               # real pen-drawn digits, in %
         self.tests: list[tuple[float, float]] = []   # (x, accuracy in %)
         self.last_x = 0.0
         self._smoothed: float | None = None
@@ -119,7 +122,10 @@ class _Series:
         return True
 
     def add_epoch(self, epoch: float, train_loss: float, train_accuracy: float, val_loss: float | None,
-                  val_accuracy: float | None) -> None:
+                  val_accuracy: float | None, pen_accuracy: float | None = None) -> None:
+        if pen_accuracy is not None and np.isfinite(pen_accuracy):
+            self.pen_epochs.append(float(epoch))
+            self.pen_acc.append(100.0 * pen_accuracy)
         self.last_x = float(epoch)
         self.epochs.append(float(epoch))
         self.train_loss.append(max(train_loss, 1e-12))
@@ -143,7 +149,8 @@ class _Series:
         for x, step, loss in zip(curves.batch_x, curves.batch_step, curves.batch_loss):
             series.add_batch(x, step, max(curves.total_steps, 1), loss)
         for e in curves.epochs:
-            series.add_epoch(e["epoch"], e["train_loss"], e["train_accuracy"], e.get("val_loss"), e.get("val_accuracy"))
+            series.add_epoch(e["epoch"], e["train_loss"], e["train_accuracy"], e.get("val_loss"), e.get("val_accuracy"),
+                             e.get("pen_accuracy"))
         series.tests = [(x, 100.0 * a) for x, a in curves.tests]
         series.last_x = max([series.last_x, curves.last_x])
         return series
@@ -219,15 +226,20 @@ class TrainingPlots(QGroupBox):
                                        symbolBrush=TRAIN_COLOUR, symbolPen=None, name="train", antialias=True)
         self.val_acc_curve = ap.plot(pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
                                      symbolBrush=VAL_COLOUR, symbolPen=None, name="validation", antialias=True)
+        # Real pen-drawn digits by writers never trained on: domain shift, in plain sight.
+        self.pen_acc_curve = ap.plot(pen=pg.mkPen(PEN_COLOUR, width=2, style=Qt.PenStyle.DashLine), symbol="d",
+                                     symbolSize=7, symbolBrush=PEN_COLOUR, symbolPen=None, name="pen-drawn",
+                                     antialias=True)
         self.test_marker = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush(TEST_COLOUR),
                                               pen=pg.mkPen("w", width=0.5), name="test", antialias=True)
         ap.addItem(self.test_marker)   # named, so the legend lists it
         self._single_items = (self.batch_curve, self.train_loss_curve, self.val_loss_curve, self.train_acc_curve,
-                              self.val_acc_curve, self.test_marker)
+                              self.val_acc_curve, self.pen_acc_curve, self.test_marker)
         self._legend_entries = [(lp.legend, item, item.name()) for item in self._single_items[:3]] + \
                                [(ap.legend, item, item.name()) for item in self._single_items[3:]]
-        # The test accuracy is written in the legend, which sits where no curve goes.
+        # The test and pen-drawn accuracies are written in the legend, which sits where no curve goes.
         self.test_label = self._find_test_label()
+        self.pen_label = next(label for sample, label in ap.legend.items if sample.item is self.pen_acc_curve)
         self.hint_item = pg.TextItem("", anchor=(0.5, 0.5))
         lp.addItem(self.hint_item, ignoreBounds=True)
         self._slots: list[_OverlaySlot] = []
@@ -283,7 +295,7 @@ class TrainingPlots(QGroupBox):
             self._schedule_live("batch")
 
     def add_epoch(self, ev: EpochResult) -> None:
-        self._live.add_epoch(ev.epoch, ev.train_loss, ev.train_accuracy, ev.val_loss, ev.val_accuracy)
+        self._live.add_epoch(ev.epoch, ev.train_loss, ev.train_accuracy, ev.val_loss, ev.val_accuracy, ev.pen_accuracy)
         self._schedule_live("epoch")
 
     def mark_test(self, test_accuracy: float) -> None:
@@ -385,7 +397,8 @@ class TrainingPlots(QGroupBox):
             return 0 if x is None else len(x)
         return {"batch": n(self.batch_curve), "train_loss": n(self.train_loss_curve),
                 "val_loss": n(self.val_loss_curve), "train_accuracy": n(self.train_acc_curve),
-                "val_accuracy": n(self.val_acc_curve), "test": len(self.test_marker.data)}
+                "val_accuracy": n(self.val_acc_curve), "pen_accuracy": n(self.pen_acc_curve),
+                "test": len(self.test_marker.data)}
 
     def series_data(self, which: str) -> list[tuple[str, list[float], list[float]]]:
         """What a plot shows, as (series name, x in epochs, y) for each curve: ``which`` is "loss"
@@ -399,6 +412,7 @@ class TrainingPlots(QGroupBox):
                 parts += [("train loss", s.epochs, s.train_loss), ("validation loss", s.val_epochs, s.val_loss)]
             else:
                 parts = [("train accuracy", s.epochs, s.train_acc), ("validation accuracy", s.val_epochs, s.val_acc),
+                         ("pen-drawn accuracy", s.pen_epochs, s.pen_acc),
                          ("test accuracy", [x for x, _ in s.tests], [a for _, a in s.tests])]
             rows += [(prefix + label, list(x), list(y)) for label, x, y in parts]
         return rows
@@ -460,7 +474,9 @@ class TrainingPlots(QGroupBox):
         if accuracy:
             if "epoch_accuracy" in dirty:
                 self._set_epoch_curves(((self.train_acc_curve, s.epochs, s.train_acc, "o"),
-                                        (self.val_acc_curve, s.val_epochs, s.val_acc, "s")))
+                                        (self.val_acc_curve, s.val_epochs, s.val_acc, "s"),
+                                        (self.pen_acc_curve, s.pen_epochs, s.pen_acc, "d")))
+                self.pen_label.setText(f"<b>pen-drawn: {s.pen_acc[-1]:.1f}%</b>" if s.pen_acc else "pen-drawn")
             if dirty & {"epoch_accuracy", "test"}:
                 self._fit_accuracy_range()
             if "test" in dirty:
@@ -483,7 +499,7 @@ class TrainingPlots(QGroupBox):
         """Accuracy y range from a ladder of floors up to 100%: it changes only when a point falls
         below the floor shown (a few times a run at most), not every epoch as auto-range would.
         Each change redraws both axes and the grid (their cached pixmaps): 10-15 ms while training runs."""
-        values = [v for s in self._shown_series() for v in s.train_acc + s.val_acc + [a for _, a in s.tests]]
+        values = [v for s in self._shown_series() for v in s.train_acc + s.val_acc + s.pen_acc + [a for _, a in s.tests]]
         if not values:
             return
         lowest = min(values)

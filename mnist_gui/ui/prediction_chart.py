@@ -42,6 +42,7 @@ class PredictionChart(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Prediction", parent)
         self._probs: np.ndarray | None = None
+        self._not_a_digit = False
         self._hint = EMPTY_HINT
 
         self.digit_label = QLabel("?")
@@ -142,7 +143,7 @@ class PredictionChart(QGroupBox):
         for text in self.value_items:
             text.setColor(theme.foreground)
         self.set_hint(self._hint)
-        self.set_probabilities(self._probs)
+        self.set_probabilities(self._probs, self._not_a_digit)
     def probabilities(self) -> np.ndarray | None:
         return None if self._probs is None else self._probs.copy()
 
@@ -171,19 +172,28 @@ class PredictionChart(QGroupBox):
 
         Returns the probabilities when the shown prediction changed, else None. With ``settled_ok`` an
         update nobody could see (no bar moves by 0.05 percentage points) is skipped, which saves most
-        repaints while a settled network keeps training.
+        repaints while a settled network keeps training. A model that can tell (trained with scribbles)
+        may say the drawing does not look like a digit: the chart then says so instead of "98% sure".
         """
         if image is None or model is None:
             self.set_probabilities(None)
             return None
-        probs = model.predict_proba_one(image)   # no BLAS: it would wait for a training thread's
-        if settled_ok and self._probs is not None and np.abs(self._probs - probs).max() < 5e-4:
+        reading = model.read_one(image)   # no BLAS: it would wait for a training thread's
+        probs = reading.probabilities
+        if (settled_ok and self._probs is not None and reading.not_a_digit == self._not_a_digit
+                and np.abs(self._probs - probs).max() < 5e-4):
             return None
-        self.set_probabilities(probs)
+        self.set_probabilities(probs, not_a_digit=reading.not_a_digit)
         return probs.copy()
 
-    def set_probabilities(self, probs: np.ndarray | None) -> None:
-        """Show 10 probabilities, or nothing (``None``: empty canvas or no model) with the hint."""
+    def not_a_digit(self) -> bool:
+        """Whether the chart says the drawing does not look like a digit."""
+        return self._not_a_digit
+
+    def set_probabilities(self, probs: np.ndarray | None, not_a_digit: bool = False) -> None:
+        """Show 10 probabilities, or nothing (``None``: empty canvas or no model) with the hint; with
+        ``not_a_digit``, greyed, under "not a digit?" instead of a digit."""
+        self._not_a_digit = probs is not None and not_a_digit
         if probs is None:
             self._probs = None
             self.bars.setOpts(height=np.zeros(10), brushes=[self._normal_brush] * 10)
@@ -198,18 +208,26 @@ class PredictionChart(QGroupBox):
         self._probs = p.copy()
         top = int(np.argmax(p))
         brushes = [self._normal_brush] * 10
-        brushes[top] = self._top_brush
+        if not not_a_digit:
+            brushes[top] = self._top_brush
         shown = np.maximum(p, STUB)   # a tiny probability stays visible as a stub
         self.bars.setOpts(height=shown, brushes=brushes)
         self.hint_item.setVisible(False)
+        order = np.argsort(-p)
+        runners_up = ", ".join(f"{d} at {percent(p[d])}" for d in order[1:3])
+        self._set_values([_short_percent(v) for v in p], shown)
+        if not_a_digit:
+            self.digit_label.setText("?")
+            self._set_label_style("color: palette(mid);")
+            self.confidence_label.setText("not a digit?")
+            self.setAccessibleDescription(f"Does not look like a digit; closest {top} at {percent(p[top])}, "
+                                          f"then {runners_up}.")
+            return
         self.digit_label.setText(str(top))
         self._set_label_style("")
         self.confidence_label.setText(f"{percent(p[top])} sure")
-        self._set_values([_short_percent(v) for v in p], shown)
         # For screen readers: the answer and the runners-up, in words.
-        order = np.argsort(-p)
-        self.setAccessibleDescription(f"Reads {top}, {percent(p[top])} sure; then "
-                                      + ", ".join(f"{d} at {percent(p[d])}" for d in order[1:3]) + ".")
+        self.setAccessibleDescription(f"Reads {top}, {percent(p[top])} sure; then {runners_up}.")
 
     def _set_values(self, texts: list[str], heights: np.ndarray) -> None:
         for d, (text, height) in enumerate(zip(texts, heights)):
