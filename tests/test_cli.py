@@ -159,8 +159,8 @@ def test_evaluate_and_predict_use_the_current_model_and_say_which(trained, tmp_p
     assert main(["evaluate", "--json"]) == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out.strip().splitlines()[-1])
-    assert "the current model 'Shipped model' (shipped, test accuracy 99.34%)" in captured.err
-    assert result["model_id"] == "shipped" and result["test_accuracy"] == pytest.approx(0.9934)
+    assert "the current model 'Shipped model' (shipped, test accuracy 99.35%)" in captured.err
+    assert result["model_id"] == "shipped" and result["test_accuracy"] == pytest.approx(0.9935)
     # Make the trained file current (a run id or name works too), then predict without a model.
     assert main(["evaluate", str(trained[0])]) == 0 and "model: " + str(trained[0]) in capsys.readouterr().out
     from mnist_gui.state.datadir import data_dir

@@ -238,14 +238,14 @@ def test_the_current_model_is_remembered_and_falls_back_to_the_shipped_one(libra
 def test_the_shipped_model_is_always_listed_and_read_only(library):
     shipped = library.get(SHIPPED_ID)
     assert shipped.readonly and shipped.model_path == resource("pretrained.npz") and shipped.folder is None
-    assert shipped.test_accuracy == pytest.approx(0.9934) and shipped.architecture == "784-1024-1024-10 relu"
-    assert shipped.status == "completed" and shipped.epochs == 30 and shipped.config["preset"] == "best"
+    assert shipped.test_accuracy == pytest.approx(0.9935) and shipped.architecture == "784-1024-1024-10 relu"
+    assert shipped.status == "completed" and shipped.epochs == 40 and shipped.config["preset"] == "best"
     for change in (lambda: library.rename(SHIPPED_ID, "mine"), lambda: library.delete(SHIPPED_ID),
                    lambda: library.update_metrics(SHIPPED_ID, {"x": 1.0})):
         with pytest.raises(LibraryError, match="read-only"):
             change()
     curves = library.curves(SHIPPED_ID)
-    assert len(curves.epochs) == 30 and curves.tests == [(30.0, pytest.approx(0.9934))]
+    assert len(curves.epochs) == 40 and curves.tests == [(40.0, pytest.approx(0.9935))]
     # A damaged library folder cannot hide it.
     library.runs_dir.mkdir(parents=True, exist_ok=True)
     (library.runs_dir / "20261122-153000-abcdef").mkdir()

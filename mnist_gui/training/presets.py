@@ -64,11 +64,12 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     Preset(
         "best",
-        "784-1024-1024-10 ReLU, dropout 0.2, Adam (lr 0.001, cosine), batch 128, 30 epochs, augmentation",
+        "784-1024-1024-10 ReLU, dropout 0.2, Adam (lr 0.001, cosine), batch 128, 40 epochs, augmentation, 10% of "
+        "each batch real pen-drawn digits and 5% scribbles: the shipped model",
         "ours: the highest test accuracy in a few minutes",
         TrainingConfig(hidden=(1024, 1024), activation="relu", optimizer="adam", lr=1e-3, batch_size=128,
-                       epochs=30, dropout=0.2, schedule="cosine", normalization="standard", augment=True,
-                       preset="best"),
+                       epochs=40, dropout=0.2, schedule="cosine", normalization="standard", augment=True,
+                       pen_digits=0.1, scribbles=0.05, preset="best"),
     ),
 )}
 
