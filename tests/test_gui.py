@@ -565,7 +565,7 @@ def test_a_damaged_settings_file_gives_defaults_not_a_dead_window(qtbot, model_p
     deep = "[" * 5000 + "]" * 5000
     path.write_text("[window]\ngeometry=hello\nmain_splitter=42\n[canvas]\npen_width=1e400\n"
                     f"[training]\nfields={deep}\n[model]\nlast=\n[dataset]\npath=@Variant(garbage)\n")
-    assert Path(Settings()._s.fileName()) == path
+    assert Settings().file == path
     window = open_window(qtbot, model_path)
     assert window.pad.pen_width() == DrawingCanvas().pen_width()
     assert window.panel.config() is not None and window.model is not None

@@ -17,8 +17,8 @@ import signal as os_signal
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -344,24 +344,46 @@ class MainWindow(QMainWindow):
     # -- settings and shutdown --------------------------------------------------------------------
     def _restore_settings(self) -> None:
         s = self.settings
-        if not (s.geometry is not None and self.restoreGeometry(s.geometry)):
-            self.resize(1280, 800)
-        for state, splitter in ((s.main_splitter, self.main_splitter), (s.right_splitter, self.right_splitter)):
-            if state is not None:
-                splitter.restoreState(state)
+        self.resize(1280, 800)
+        if s.geometry is not None:
+            self._restore_rectangle(*s.geometry)
+        if s.maximized:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+        for sizes, splitter in ((s.main_splitter, self.main_splitter), (s.right_splitter, self.right_splitter)):
+            if sizes is not None and len(sizes) == splitter.count():
+                splitter.setSizes(list(sizes))
         self.panel.restore(s.training_fields)
         if s.pen_width is not None:
             self.pad.set_pen_width(s.pen_width)
         self._dataset_path = s.dataset_path
         self.dataset_label.setText(f"Dataset: {self._dataset_path or 'bundled MNIST'} (loaded when you train)")
+        if s.problems:   # a damaged settings file: defaults were used, and one warning says so
+            self.statusBar().showMessage(f"Settings: {s.problems[0]}", 15000)
+
+    def _restore_rectangle(self, x: int, y: int, width: int, height: int) -> None:
+        """The saved window rectangle, shrunk to fit the screen it is on and moved back onto a screen
+        if it lies on none (a monitor unplugged since)."""
+        screen = QGuiApplication.screenAt(QPoint(x + width // 2, y + height // 2)) or QGuiApplication.primaryScreen()
+        if screen is None:
+            return self.resize(width, height)
+        room = screen.availableGeometry()
+        width, height = min(width, room.width()), min(height, room.height())
+        rect = QRect(x, y, width, height)
+        if not room.intersects(rect):
+            rect.moveCenter(room.center())
+        self.resize(rect.size())
+        self.move(rect.topLeft())
 
     def _save_settings(self) -> None:
         s = self.settings
-        s.geometry = self.saveGeometry()
-        s.main_splitter = self.main_splitter.saveState()
-        s.right_splitter = self.right_splitter.saveState()
-        s.training_fields = self.panel.state_dict()
-        s.pen_width = self.pad.pen_width()
+        rect = self.normalGeometry() if self.isMaximized() else self.geometry()
+        with s.batch():
+            s.geometry = (rect.x(), rect.y(), rect.width(), rect.height())
+            s.maximized = self.isMaximized()
+            s.main_splitter = self.main_splitter.sizes()
+            s.right_splitter = self.right_splitter.sizes()
+            s.training_fields = self.panel.state_dict()
+            s.pen_width = self.pad.pen_width()
 
     def shutdown(self) -> None:
         """Save the settings, stop any training and join its thread (idempotent)."""

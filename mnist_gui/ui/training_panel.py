@@ -302,15 +302,16 @@ class TrainingPanel(QGroupBox):
         """Restore fields saved by :meth:`state_dict`; unknown or missing entries are ignored."""
         if not isinstance(d, dict):
             return
-        if d.get("preset") in PRESETS:
-            self.apply_preset(d["preset"])
+        text = {key: value for key, value in d.items() if isinstance(value, str) and len(value) <= 1000}
+        if text.get("preset") in PRESETS:
+            self.apply_preset(text["preset"])
         for combo, key in ((self.activation_combo, "activation"), (self.optimizer_combo, "optimizer"),
                            (self.schedule_combo, "schedule")):
-            if combo.findText(str(d.get(key))) >= 0:
-                combo.setCurrentText(str(d[key]))
+            if key in text and combo.findText(text[key]) >= 0:
+                combo.setCurrentText(text[key])
         for key, edit in self.edits.items():
-            if isinstance(d.get(key), str):
-                edit.setText(d[key])
+            if key in text:
+                edit.setText(text[key])
         if isinstance(d.get("augment"), bool):
             self.augment_check.setChecked(d["augment"])
         self._revalidate()
