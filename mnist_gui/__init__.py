@@ -6,8 +6,9 @@ the ones inside functions); nothing above ``ui`` imports Qt, and a test imports 
 modules with PySide6 made unimportable:
 
 =================  ===================================================================================
-``digits``,        the shape of the problem (28x28, 10 classes); the error types; atomic file writes;
-``errors``,        where the shipped resources are
+``digits``,        the shape of the problem (28x28, 10 classes); the error types (and how a message
+``errors``,        shows a file name); opening untrusted files (regular files only, never blocking);
+``files``,         atomic file writes (and what a target may be); where the shipped resources are
 ``atomic``,
 ``resources_path``
 ``nn``             the engine: layers, loss, initializers, optimizers, schedules, networks (NumPy only)

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
+from mnist_gui.files import kind_of
+
 
 def _create_temporary(directory: Path, name: str) -> tuple[int, str]:
     """Create a new, empty temporary file beside the target, as ``open(path, "w")`` would: mode 0666
@@ -36,10 +38,6 @@ def _create_temporary(directory: Path, name: str) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {directory / name}")
 
 
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
-          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
-
-
 def writable_target(path: str | os.PathLike, probe: bool = False) -> Path:
     """The file a write to ``path`` replaces (symbolic links followed), or OSError saying why it may not
     be written: a folder, FIFO, device or socket there, a missing folder, a folder that is not one;
@@ -51,9 +49,8 @@ def writable_target(path: str | os.PathLike, probe: bool = False) -> Path:
     except FileNotFoundError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
-        what = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
         raise OSError(errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.EINVAL,
-                      f"it is {what}, not a regular file; refusing to replace it", os.fspath(path))
+                      f"it is {kind_of(st.st_mode)}, not a regular file; refusing to replace it", os.fspath(path))
     folder = target.parent
     if not folder.is_dir():
         raise OSError(errno.ENOENT, f"the folder {folder} does not exist" if not folder.exists()
