@@ -1,7 +1,11 @@
 """Command line: ``mnist-gui`` opens the window; ``train``, ``evaluate`` and ``predict`` run headless.
 
 Exit codes: 0 success; 2 bad input or usage (one ``error: ...`` line on stderr, no traceback);
-130 when interrupted with Ctrl-C. With ``--json`` the last line of stdout is one JSON object.
+130 when interrupted with Ctrl-C. With ``--json`` the last line of stdout is one JSON object (never
+holding NaN or Infinity, which are not JSON). Whatever the environment does to us, the one line
+holds: an output that cannot be written (a full disk, ``/dev/full``) is an error line, an encoding
+that cannot show a file name (``PYTHONIOENCODING=ascii``) gets escapes instead of a traceback, and
+running out of memory is an error line too.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 from dataclasses import replace
 from typing import Sequence
 
-from mnist_gui.errors import ConfigError, MnistGuiError
+from mnist_gui.errors import ConfigError, MnistGuiError, ModelFileError, PredictionError, display_name
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,9 +149,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config.validate()
     out = args.out
     if out:
-        folder = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(folder):
-            raise ConfigError(f"cannot save to {out}: folder {folder} does not exist")
+        _check_output(out)   # before training: a run that cannot be saved is refused, not lost at the end
     t0 = time.perf_counter()
     data = load_mnist(args.data)
     log = sys.stderr if args.json else sys.stdout
@@ -158,17 +160,33 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{config.optimizer} lr {config.lr:g} batch {config.batch_size or 'full'} epochs {config.epochs}"
           f"{' augment' if config.augment else ''}", file=log)
     finished = drive(session.run(), _Progress(log, args.json).show)
-    print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f} "
-          f"({finished.train_seconds:.1f}s training, {finished.samples_per_second:,.0f} img/s)", file=log)
-    if out:
+    diverged = finished.status == "diverged"
+    if not diverged:
+        print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f} "
+              f"({finished.train_seconds:.1f}s training, {finished.samples_per_second:,.0f} img/s)", file=log)
+    if out and not diverged:
         save_model(session.model, out)
-        print(f"saved {out}", file=log)
+        print(f"saved {display_name(out)}", file=log)
     if args.json:
-        summary = {"preset": config.preset, **finished.metrics(), "out": out, "config": config.to_dict(),
-                   "total_seconds": time.perf_counter() - t0}
-        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                          for k, v in summary.items()}))
-    return 0 if finished.status != "diverged" else 2
+        _print_json({"preset": config.preset, **finished.metrics(), "out": None if diverged else out,
+                     "config": config.to_dict(), "total_seconds": time.perf_counter() - t0})
+    if diverged:
+        raise TrainingDiverged(finished.reason + ("; the model was not saved" if out else ""))
+    return 0
+
+
+class TrainingDiverged(MnistGuiError):
+    """A run ended because its loss exploded (the reason says which setting is to blame)."""
+
+
+def _check_output(out: str) -> None:
+    """Refuse an output path that could not be written (see :func:`mnist_gui.atomic.writable_target`)."""
+    from mnist_gui.atomic import writable_target
+
+    try:
+        writable_target(out, probe=True)
+    except OSError as exc:
+        raise ModelFileError(f"cannot save to {display_name(out)}: {exc.strerror or exc}") from None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -181,16 +199,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     data = load_mnist(args.data)
     labels = data.test_labels.astype(np.intp)
-    loss, acc = evaluate(model, data.test_images, labels)
-    predicted = model.predict(data.test_images)
+    with np.errstate(all="ignore"):
+        loss, acc = evaluate(model, data.test_images, labels)
+    try:
+        predicted = model.predict(data.test_images)
+    except PredictionError as exc:
+        raise PredictionError(f"{display_name(args.model)} on the test images: {exc}") from None
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     per_class = [float(confusion[d, d] / max(1, confusion[d].sum())) for d in range(10)]
     if args.json:
-        print(json.dumps({"test_accuracy": acc, "test_loss": loss, "per_class": per_class,
-                          "confusion": confusion.tolist(), "model": args.model, "data": data.source}))
+        _print_json({"test_accuracy": acc, "test_loss": loss, "per_class": per_class,
+                     "confusion": confusion.tolist(), "model": args.model, "data": data.source})
         return 0
-    print(f"model: {args.model} ({model.describe()})\ndata: {data.source}")
+    print(f"model: {display_name(args.model)} ({model.describe()})\ndata: {data.source}")
     print(f"test accuracy {acc:.4f} (loss {loss:.4f}) on {labels.size} images")
     print("per class: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(per_class)))
     print("confusion (rows true, columns predicted):")
@@ -215,22 +237,41 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if x is None:
             results.append({"image": path, "digit": None, "probabilities": None})
             continue
-        probs = model.predict_proba(x)[0]
+        try:
+            probs = model.predict_proba(x)[0]
+        except PredictionError as exc:
+            raise PredictionError(f"{display_name(args.model)} on {display_name(path)}: {exc}") from None
         results.append({"image": path, "digit": int(np.argmax(probs)), "probabilities": [float(p) for p in probs]})
     if args.json:
-        print(json.dumps(results if len(results) > 1 else results[0]))
+        _print_json(results if len(results) > 1 else results[0])
         return 0
     for r in results:
         if r["digit"] is None:
-            print(f"{r['image']}: no ink found (blank image)")
+            print(f"{display_name(r['image'])}: no ink found (blank image)")
         else:
             probs = "  ".join(f"{d}:{p:.3f}" for d, p in enumerate(r["probabilities"]))
-            print(f"{r['image']}: {r['digit']} ({r['probabilities'][r['digit']]:.1%})  {probs}")
+            print(f"{display_name(r['image'])}: {r['digit']} ({r['probabilities'][r['digit']]:.1%})  {probs}")
     return 0
+
+
+def _finite(value):
+    """``value`` with every non-finite float replaced by None (NaN and Infinity are not JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _print_json(value) -> None:
+    print(json.dumps(_finite(value), allow_nan=False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        _tolerant_streams()
         # Inside the try: building the parser imports NumPy, long enough for a Ctrl-C to land in it.
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -238,12 +279,55 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_app(model_path=args.model)
         handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()   # here, not at exit: a full disk is an error line, not a traceback
+        return code
     except MnistGuiError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
+        return _error(str(exc))
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        _write_stderr("interrupted\n")
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 1
+    except MemoryError:
+        return _error("not enough memory for this; use a smaller network, batch or dataset")
+    except OSError as exc:   # the output cannot be written (ENOSPC on /dev/full, EIO): say so once
+        _silence_stdout()
+        return _error(f"cannot write the output: {exc.strerror or exc}")
+
+
+def _error(message: str) -> int:
+    """The one ``error: ...`` line (a message spanning lines is joined into one) and exit code 2."""
+    one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    _write_stderr(f"error: {one_line}\n")
+    return 2
+
+
+def _write_stderr(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):   # no usable stderr: nothing more can be said
+        pass
+
+
+def _tolerant_streams() -> None:
+    """Characters the terminal's encoding cannot show (a file name in PYTHONIOENCODING=ascii, an
+    undecodable byte kept as a lone surrogate) are written as escapes instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's own flush at exit does not fail a second time
+    (with an "Exception ignored" message) on the output that already failed."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -25,10 +25,11 @@ import numpy as np
 
 from mnist_gui import __version__
 from mnist_gui.atomic import atomic_open
-from mnist_gui.digits import CLASSES, PIXELS
+from mnist_gui.digits import CLASSES, PIXELS, SIDE
 from mnist_gui.errors import ModelFileError
 from mnist_gui.model.model import Model, Normalization
 from mnist_gui.nn import ACTIVATIONS, build_mlp
+from mnist_gui.nn.layers import Dense
 
 FORMAT_VERSION = 1
 MAX_LAYERS = 32
@@ -150,29 +151,68 @@ def _check_npy_header(path: Path, name: str, data: bytes) -> None:
 def _check_outputs_finite(path: Path, model: Model) -> None:
     """Refuse weights (or a normalization) so large that predictions would be infinite or NaN.
 
-    First a worst-case bound, propagated layer by layer: |input| <= the larger end of the normalized
-    pixel range; |W.T x + b| <= max column sum of |W| * |x| + max |b|; every activation we have keeps
-    |f(z)| <= max(|z|, 1). Below the limit, float32 inference cannot overflow. Above it (a very deep
-    but healthy network can get there) the verdict comes from real forward passes on probe images:
-    blank, full ink, and random ones; only weights that actually overflow are refused.
+    First a worst-case bound: every pixel ranges over [0, 255], so every unit's input ranges over an
+    interval, propagated layer by layer (interval arithmetic: the positive weights take an input's
+    upper end, the negative ones its lower end; every activation we have is monotone). Below
+    :data:`MAX_LOGIT_BOUND` no input can make float32 inference overflow. Above it (a deep but
+    healthy network can get there) the verdict comes from real forward passes on probe images: blank,
+    full ink, random noise, and digit-like shapes (strokes, rings, discs) where real digits have ink;
+    weights that overflow on any of them are refused. A model can still pass and overflow on some
+    other input: :meth:`Model.predict_proba` then raises a PredictionError instead of returning NaN.
     """
-    with np.errstate(all="ignore"):
-        scale, shift = (float(v) for v in model.normalization.scale_shift)
-        bound = max(abs(shift), abs(255.0 * scale + shift))
-        for layer in model.network.dense_layers:
-            w, b = layer.params["W"], layer.params["b"]
-            bound = float(np.abs(w).sum(axis=0, dtype=np.float64).max()) * bound \
-                + float(np.abs(b).max(initial=0.0))
-            bound = max(bound, 1.0)
-    if bound < MAX_LOGIT_BOUND:
+    if _worst_case_bound(model) < MAX_LOGIT_BOUND:
         return
-    probes = np.concatenate([np.zeros((1, PIXELS), np.uint8), np.full((1, PIXELS), 255, np.uint8),
-                             np.random.default_rng(0).integers(0, 256, (6, PIXELS), dtype=np.uint8)])
     with np.errstate(all="ignore"):
-        x = model.network.infer(model.encode(probes))
+        x = model.network.infer(model.encode(_probe_images()))
         finite = bool(np.all(np.isfinite(x)) and np.all(np.isfinite(x - x.max(axis=1, keepdims=True))))
     if not finite:
         raise _fail(path, "weights or input normalization are so large that predictions would overflow")
+
+
+def _worst_case_bound(model: Model) -> float:
+    """The largest absolute value any unit (and so any logit) can take, over every possible input."""
+    with np.errstate(all="ignore"):   # a bound that overflows is infinite, which is the answer
+        return _interval_bound(model)
+
+
+def _interval_bound(model: Model) -> float:
+    scale, shift = (float(v) for v in model.normalization.scale_shift)
+    low, high = sorted((shift, 255.0 * scale + shift))
+    lo, hi = np.full(PIXELS, low), np.full(PIXELS, high)
+    bound = max(abs(low), abs(high))
+    for layer in model.network.layers:
+        if isinstance(layer, Dense):
+            w, b = layer.params["W"], layer.params["b"].astype(np.float64)
+            new_lo, new_hi = np.empty(w.shape[1]), np.empty(w.shape[1])
+            step = max(1, (1 << 20) // w.shape[0])   # columns at a time: float64 copies stay ~8 MB
+            for j in range(0, w.shape[1], step):
+                block = w[:, j:j + step].astype(np.float64)
+                pos, neg = np.maximum(block, 0.0), np.minimum(block, 0.0)
+                new_lo[j:j + step] = lo @ pos + hi @ neg
+                new_hi[j:j + step] = hi @ pos + lo @ neg
+            lo, hi = new_lo + b, new_hi + b
+        else:   # a monotone activation (or dropout, the identity at inference)
+            lo, hi = layer.infer(lo[None])[0], layer.infer(hi[None])[0]
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            return math.inf   # (a NaN here comes from inf * 0: unbounded too)
+        bound = max(bound, float(np.abs(lo).max()), float(np.abs(hi).max()))
+    return bound if math.isfinite(bound) else math.inf
+
+
+def _probe_images() -> np.ndarray:
+    """Blank, full ink, random noise, and digit-like shapes placed where MNIST digits have their ink
+    (strokes, rings, discs and blocks in the central 20x20 box), at full and half ink."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    r = np.hypot(yy - 13.5, xx - 13.5)
+    shapes = [r <= radius for radius in (2, 4, 6, 8)] + [np.abs(r - radius) <= 1.5 for radius in (4, 6, 8)]
+    shapes += [(np.abs(xx - c) <= 1.5) & (yy >= 4) & (yy <= 23) for c in (9, 14, 19)]
+    shapes += [(np.abs(yy - c) <= 1.5) & (xx >= 4) & (xx <= 23) for c in (9, 14, 19)]
+    shapes += [(np.abs(yy - xx) <= 1.5) & (r <= 10), (np.abs(yy + xx - 27) <= 1.5) & (r <= 10),
+               (yy >= 8) & (yy <= 19) & (xx >= 8) & (xx <= 19), (yy >= 4) & (yy <= 23) & (xx >= 4) & (xx <= 23)]
+    digits = np.array([s.reshape(PIXELS) for s in shapes], dtype=np.uint8) * 255
+    return np.concatenate([np.zeros((1, PIXELS), np.uint8), np.full((1, PIXELS), 255, np.uint8),
+                           rng.integers(0, 256, (6, PIXELS), dtype=np.uint8), digits, digits // 2])
 
 
 def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:

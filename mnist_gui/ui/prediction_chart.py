@@ -15,11 +15,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from mnist_gui.errors import PredictionError
 from mnist_gui.ui.plot_style import FOREGROUND, style_axes
 
 BAR_COLOUR = "#a9bcd9"
 TOP_COLOUR = "#2f6fd0"
 EMPTY_HINT = "Draw a digit\non the canvas"
+#: Shown instead of bars when the model cannot compute probabilities for the drawing (its outputs overflow).
+NO_ANSWER_HINT = "No probability can be computed:\nthis model's outputs overflow\nfor this drawing"
 
 
 class PredictionChart(QGroupBox):
@@ -29,6 +32,7 @@ class PredictionChart(QGroupBox):
         super().__init__("Prediction", parent)
         self._probs: np.ndarray | None = None
         self._hint = EMPTY_HINT
+        self._problem: str | None = None   # why no prediction can be shown, when the model failed
 
         self.digit_label = QLabel("?")
         font = QFont(self.font())
@@ -105,8 +109,17 @@ class PredictionChart(QGroupBox):
     def set_hint(self, text: str) -> None:
         """The message shown while there is no prediction (e.g. 'no model: press Train'); lines centred."""
         self._hint = text
+        if self._problem is None:
+            self._show_hint(text, "#555")
+
+    def _show_hint(self, text: str, colour: str) -> None:
         lines = "<br>".join(html.escape(line) for line in text.splitlines())
-        self.hint_item.setHtml(f'<div style="text-align:center; color:#555">{lines}</div>')
+        self.hint_item.setHtml(f'<div style="text-align:center; color:{colour}">{lines}</div>')
+
+    def problem(self) -> str | None:
+        """Why the chart shows no prediction although there is a drawing and a model (the model's
+        outputs overflow for it), or None."""
+        return self._problem
 
     def hint(self) -> str:
         return self._hint
@@ -121,14 +134,33 @@ class PredictionChart(QGroupBox):
         if image is None or model is None:
             self.set_probabilities(None)
             return None
-        probs = model.predict_proba_one(image)   # no BLAS: it would wait for a training thread's
+        try:
+            probs = model.predict_proba_one(image)   # no BLAS: it would wait for a training thread's
+        except PredictionError as exc:
+            self.show_no_answer(str(exc))
+            return None
         if settled_ok and self._probs is not None and np.abs(self._probs - probs).max() < 5e-4:
             return None
         self.set_probabilities(probs)
         return probs.copy()
 
+    def show_no_answer(self, reason: str) -> None:
+        """An honest error state instead of bars: the model cannot compute probabilities for this
+        drawing (``reason`` is kept in :meth:`problem` and the tooltip)."""
+        self.set_probabilities(None)
+        self._problem = reason
+        self.digit_label.setText("!")
+        self._set_label_style("color: #b3261e;")
+        self.confidence_label.setText("no answer")
+        self._show_hint(NO_ANSWER_HINT, "#b3261e")
+        self.setToolTip(reason)
+
     def set_probabilities(self, probs: np.ndarray | None) -> None:
         """Show 10 probabilities, or nothing (``None``: empty canvas or no model) with the hint."""
+        if self._problem is not None:
+            self._problem = None
+            self.setToolTip("")
+            self._show_hint(self._hint, "#555")
         if probs is None:
             self._probs = None
             self.bars.setOpts(height=np.zeros(10), brushes=[self._normal_brush] * 10)
@@ -138,6 +170,8 @@ class PredictionChart(QGroupBox):
             self.hint_item.setVisible(True)
             return
         p = np.asarray(probs, dtype=np.float64).reshape(10)
+        if not np.all(np.isfinite(p)):   # never a NaN bar or ">99.9% sure" of nothing
+            return self.show_no_answer("the probabilities are not numbers (NaN or infinite)")
         self._probs = p.copy()
         top = int(np.argmax(p))
         brushes = [self._normal_brush] * 10
