@@ -26,14 +26,18 @@ import numpy as np
 from mnist_gui import __version__
 from mnist_gui.atomic import atomic_open
 from mnist_gui.digits import CLASSES, PIXELS, SIDE
-from mnist_gui.errors import ModelFileError
+from mnist_gui.errors import ModelFileError, display_name
+from mnist_gui.model.limits import MAX_HIDDEN_LAYERS, architecture_problem
 from mnist_gui.model.model import Model, Normalization
 from mnist_gui.nn import ACTIVATIONS, build_mlp
 from mnist_gui.nn.layers import Dense
 
 FORMAT_VERSION = 1
-MAX_LAYERS = 32
-MAX_PARAMS = 200_000_000
+#: The metadata (JSON) may hold at most this many bytes and be nested at most this deep, on saving
+#: and on loading: ours is a few kilobytes, three levels deep; JSON nested thousands of levels deep
+#: made the encoder and decoder recurse until Python's RecursionError.
+MAX_METADATA_BYTES = 16 * 1024 * 1024
+MAX_METADATA_DEPTH = 32
 # Weights whose worst-case logits exceed this are refused: float32 overflows at 3.4e38, and a
 # softmax of infinite logits is NaN. Trained networks stay many orders of magnitude below it.
 MAX_LOGIT_BOUND = 1e30
@@ -57,8 +61,14 @@ def _jsonable(value):
 
 
 def save_model(model: Model, path: str | os.PathLike) -> None:
-    """Write ``model`` to ``path`` atomically. Raises ModelFileError if it cannot be written."""
+    """Write ``model`` to ``path`` atomically. Raises ModelFileError if it cannot be written: the target
+    is a folder, FIFO, device or socket (a symbolic link is written through, see
+    :func:`mnist_gui.atomic.writable_target`), its folder is missing or read-only, the disk is full, or
+    the metadata is nested too deeply or too large to be read back."""
     path = Path(path)
+    problem = _metadata_problem(model.metadata)
+    if problem:
+        raise ModelFileError(f"{display_name(path)}: cannot save the model: its metadata {problem}")
     meta = dict(model.metadata)
     meta.update({
         "format_version": FORMAT_VERSION,
@@ -71,17 +81,64 @@ def save_model(model: Model, path: str | os.PathLike) -> None:
     for i, layer in enumerate(model.network.dense_layers):
         arrays[f"W{i}"] = np.ascontiguousarray(layer.params["W"], dtype=np.float32)
         arrays[f"b{i}"] = np.ascontiguousarray(layer.params["b"], dtype=np.float32)
-    text = json.dumps(_jsonable(meta), sort_keys=True, allow_nan=False)
-    arrays["metadata"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    try:
+        text = json.dumps(_jsonable(meta), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{display_name(path)}: cannot save the model: its metadata is not JSON ({exc})") from None
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) > MAX_METADATA_BYTES:
+        raise ModelFileError(f"{display_name(path)}: cannot save the model: its metadata is too large "
+                             f"({len(data):,} bytes; at most {MAX_METADATA_BYTES:,})")
+    arrays["metadata"] = np.frombuffer(data, dtype=np.uint8)
     try:
         with atomic_open(path, "wb") as fh:
             np.savez(fh, **arrays)
     except OSError as exc:
-        raise ModelFileError(f"{path}: cannot write model file: {exc.strerror or exc}") from exc
+        raise ModelFileError(f"{display_name(path)}: cannot write model file: {exc.strerror or exc}") from exc
+
+
+def _metadata_problem(meta) -> str | None:
+    """Why ``meta`` cannot be written as (readable) JSON: nested too deeply, or too many values
+    (a structure that contains itself counts as too many). Checked without recursion."""
+    stack, seen = [(meta, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if depth > MAX_METADATA_DEPTH:
+            return f"is nested more than {MAX_METADATA_DEPTH} levels deep"
+        if seen > 1_000_000:
+            return "holds more than a million values (or contains itself)"
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth + 1) for v in value)
+    return None
+
+
+def _json_depth(text: str) -> int:
+    """How deeply the JSON ``text`` nests (strings skipped), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _fail(path: Path, problem: str) -> ModelFileError:
-    return ModelFileError(f"{path.name}: {problem}")
+    return ModelFileError(f"{display_name(path.name)}: {problem}")
 
 
 def load_model(path: str | os.PathLike) -> Model:
@@ -216,11 +273,14 @@ def _probe_images() -> np.ndarray:
 
 
 def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
-    meta_arr = _read_array(path, zf, names, "metadata", 16 * 1024 * 1024)
+    meta_arr = _read_array(path, zf, names, "metadata", MAX_METADATA_BYTES)
     if meta_arr.dtype != np.uint8 or meta_arr.ndim != 1:
         raise _fail(path, "metadata entry has the wrong type")
     try:
-        meta = json.loads(meta_arr.tobytes().decode("utf-8"))
+        text = meta_arr.tobytes().decode("utf-8")
+        if _json_depth(text) > MAX_METADATA_DEPTH:
+            raise _fail(path, f"metadata is nested more than {MAX_METADATA_DEPTH} levels deep")
+        meta = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _fail(path, f"metadata is not valid JSON ({exc})") from exc
     if not isinstance(meta, dict):
@@ -234,13 +294,16 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
     if version < 1:
         raise _fail(path, f"invalid format version {version}")
     sizes = meta.get("architecture")
-    if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS + 1
-            or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 1_000_000 for s in sizes)):
-        raise _fail(path, f"invalid architecture {sizes!r}")
+    # The one limit training obeys too (model/limits.py), checked before any array is read.
+    if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_HIDDEN_LAYERS + 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes)):
+        shown = repr(sizes) if len(repr(sizes)) < 200 else repr(sizes)[:200] + "..."
+        raise _fail(path, f"invalid architecture {shown} (at most {MAX_HIDDEN_LAYERS} hidden layers)")
     if sizes[0] != PIXELS or sizes[-1] != CLASSES:
         raise _fail(path, f"architecture {sizes} does not take {PIXELS} inputs and give {CLASSES} outputs")
-    if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) > MAX_PARAMS:
-        raise _fail(path, "architecture is implausibly large")
+    problem = architecture_problem(sizes)
+    if problem:
+        raise _fail(path, f"architecture {sizes}: {problem}")
     accuracy = meta.get("test_accuracy")
     if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float))
                                  or not 0.0 <= accuracy <= 1.0):
@@ -265,7 +328,7 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
             if arr.dtype.kind != "f":
                 raise _fail(path, f"array {name} has dtype {arr.dtype}, expected floating point")
             with np.errstate(over="ignore"):   # float64 beyond float32's range becomes inf: refused below
-                arr = arr.astype(np.float32)
+                arr = arr.astype(np.float32, copy=False)
             if not np.all(np.isfinite(arr)):
                 raise _fail(path, f"array {name} contains NaN or infinite values (in float32)")
             arrays.append(arr)
@@ -273,7 +336,7 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
                    {"metadata", *(f"{p}{i}" for i in range(len(sizes) - 1) for p in "Wb")})
     if extra:
         raise _fail(path, f"unexpected arrays {', '.join(e[:-4] for e in extra)} for architecture {sizes}")
-    network = build_mlp(sizes, activation=activation)
+    network = build_mlp(sizes, activation=activation, init="zeros")   # the weights come next
     network.set_weights(arrays)
     with np.errstate(over="ignore"):   # a normalization too extreme for float32 becomes inf: refused below
         model = Model(network, normalization, meta)

@@ -15,6 +15,7 @@ import numpy as np
 
 from mnist_gui.digits import PIXELS, SIDE
 from mnist_gui.errors import PredictionError
+from mnist_gui.model.limits import inference_rows
 from mnist_gui.nn import ACTIVATIONS, Network, softmax
 
 #: What a :class:`~mnist_gui.errors.PredictionError` says (callers add the model and the input).
@@ -92,7 +93,7 @@ class Model:
             images = images[None]
         images = images.reshape(images.shape[0], -1)
         with np.errstate(all="ignore"):   # overflow is checked for below, not warned about
-            logits = self.network.logits(self.encode(images))
+            logits = self.network.logits(self.encode(images), chunk=inference_rows(self.sizes))
         return _softmax_of_finite(logits)
 
     def predict_proba_one(self, image: np.ndarray) -> np.ndarray:

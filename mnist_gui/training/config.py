@@ -18,13 +18,14 @@ import numpy as np
 
 from mnist_gui.digits import CLASSES, PIXELS
 from mnist_gui.errors import ConfigError
+from mnist_gui.model.limits import MAX_HIDDEN_LAYERS, architecture_problem, inference_row_bytes, inference_rows, n_params
 from mnist_gui.nn import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES
 
 NORMALIZATIONS = ("unit", "standard")
-# Refuse networks whose training state would not fit comfortably: params, grads, optimizer state
-# (up to 2 vectors) and scratch = 5 float32 copies of the parameters, plus activations.
+#: Refuse runs whose memory estimate (:meth:`TrainingConfig.estimated_bytes`) exceeds this.
 MAX_TRAINING_BYTES = 8 * 1024**3
-MAX_HIDDEN_LAYERS = 16
+#: Float32 copies of the parameter vector an optimizer keeps (besides one scratch vector).
+_OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "nesterov": 1, "rmsprop": 1, "adam": 2}
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,9 @@ BOUNDS: dict[str, Bound] = {
     "lr": Bound("the learning rate", float, 0.0, low_open=True, hint="Step size, e.g. 0.001."),
     "batch_size": Bound("the batch size", int, 0, hint="Images per step; 0 = full-batch gradient descent."),
     "epochs": Bound("epochs", int, 1, 100_000, hint="Passes over the training images."),
-    "l2": Bound("L2 weight decay", float, 0.0, hint="Weight decay on the weights (0 = off)."),
+    # L2 = 1 already pulls every weight back as hard as the loss pushes it; far larger values
+    # overflow float32 in the first step (1e308 did, blaming the learning rate).
+    "l2": Bound("L2 weight decay", float, 0.0, 1.0, hint="Weight decay on the weights (0 = off), at most 1."),
     "dropout": Bound("dropout", float, 0.0, 1.0, high_open=True,
                      hint="Fraction of hidden units dropped while training, in [0, 1)."),
     "momentum": Bound("momentum", float, 0.0, 1.0, high_open=True, hint="Momentum coefficient, in [0, 1)."),
@@ -110,13 +113,34 @@ class TrainingConfig:
 
     @property
     def n_params(self) -> int:
-        s = [int(v) for v in self.sizes]   # Python ints: NumPy integers would wrap around silently
-        return sum(a * b + b for a, b in zip(s[:-1], s[1:]))
+        return n_params(self.sizes)   # Python ints: NumPy integers would wrap around silently
 
-    def estimated_bytes(self) -> int:
-        batch = int(self.batch_size) or 60000
-        activations = batch * sum(int(v) for v in self.sizes) * 4 * 6
-        return self.n_params * 4 * 5 + activations
+    def estimated_bytes(self, n_train: int | None = None) -> int:
+        """Peak memory of a run of this configuration on ``n_train`` training images (MNIST's 60,000
+        when unknown), in bytes: what the run allocates, counted from the code, rounded up.
+
+        * Parameters, 4 bytes each, this many times: the network's weights, gradients and decay mask
+          (3); the rollback guard's copy (1); the optimizer's scratch vector (1), its L2 mask (1 if L2)
+          and its state (0-2); the window's own copy of the network and a weight snapshot in flight
+          (4); and while the network is built, its first weights before they are packed (2).
+        * Activations per row, forward and backward (outputs, input gradients, masks, dropout's three
+          buffers), for a batch and the last, shorter batch; and forward only for two evaluation
+          chunks (validation, test), whose rows :func:`~mnist_gui.model.limits.inference_rows` bounds.
+        * The data: the training images twice (loaded, then the split's copy), the validation and test
+          images, and for full-batch descent the whole set encoded as float32.
+        """
+        n = 60_000 if n_train is None else max(int(n_train), 1)
+        rows = max(1, n - int(self.val_size)) if self.limit is None else max(1, min(int(self.limit), n))
+        params = self.n_params * 4 * (3 + 1 + 1 + (1 if self.l2 else 0) + _OPTIMIZER_STATE.get(self.optimizer, 2)
+                                      + 4 + 2)
+        batch = min(int(self.batch_size) or rows, rows)
+        batch_rows = batch + rows % batch                  # a batch, and the last, shorter one
+        per_row_train = _row_bytes(self.sizes, self.dropout) + (_AUGMENT_ROW if self.augment else 0)
+        activations = batch_rows * per_row_train + 2 * inference_rows(self.sizes) * inference_row_bytes(self.sizes)
+        data = n * PIXELS * 2 + 20_000 * PIXELS
+        if not self.batch_size and not self.augment:
+            data += rows * PIXELS * 4
+        return params + activations + data
 
     def validate(self, n_train: int | None = None) -> None:
         """Raise :class:`ConfigError` for the first invalid setting, before any work starts."""
@@ -133,14 +157,17 @@ class TrainingConfig:
                 if problem:
                     raise ConfigError(problem, field)
         if n_train is not None and self.val_size >= n_train:
-            raise ConfigError(f"validation size {self.val_size} leaves no training images "
-                              f"(dataset has {n_train})", "val_size")
-        need = self.estimated_bytes()
+            raise ConfigError(f"the validation size {self.val_size:,} leaves no training images: the dataset "
+                              f"has only {n_train:,} (at least {self.val_size + 1:,} are needed)", "val_size")
+        problem = architecture_problem(self.sizes)   # the limit model files obey too
+        if problem:
+            raise ConfigError(problem, "hidden")
+        need = self.estimated_bytes(n_train)
         if need > MAX_TRAINING_BYTES:
+            field = "batch_size" if self.batch_size == 0 or self.batch_size > 4096 else "hidden"
             raise ConfigError(
-                f"network too large: {_approx(self.n_params)} parameters would need about "
-                f"{_approx(need, 1024**3)} GiB to train (limit {MAX_TRAINING_BYTES / 1024**3:.0f} GiB); "
-                "use smaller hidden layers", "hidden")
+                f"this run would need about {_approx(need, 1024**3)} GiB of memory to train (limit "
+                f"{MAX_TRAINING_BYTES / 1024**3:.0f} GiB); use smaller hidden layers or batches", field)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -156,13 +183,29 @@ class TrainingConfig:
         return cls(**kwargs)
 
 
+# Augmentation's buffers per batch row: padded image, pair and quad sums, coordinates, gather indices.
+_AUGMENT_ROW = 64 * 1024
+
+
+def _row_bytes(sizes, dropout: float, training: bool = True) -> int:
+    """Bytes of activations one row of a training batch needs in a network of these sizes: what
+    inference needs, plus the uint8 gather buffers, the input gradients of every layer but the
+    first, the activations' masks and dropout's three buffers."""
+    widths = [int(v) for v in sizes]
+    total = inference_row_bytes(widths) + PIXELS * 2 + 4 * sum(widths[1:-1])   # gradients of hidden inputs
+    total += 4 * sum(widths[1:-1])                                               # masks / factors
+    if dropout > 0:
+        total += 4 * 3 * sum(widths[1:-1])
+    return total
+
+
 def check_hidden(hidden) -> None:
     """The hidden-layer rules, for a parsed tuple and for text alike: 1 to 16 layers of at least 1 unit."""
     if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
         raise ConfigError(f"hidden layers must be positive integers (every layer needs at least 1 unit), "
                           f"got {hidden!r}", "hidden")
     if len(hidden) > MAX_HIDDEN_LAYERS:
-        raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(hidden)}", "hidden")
+        raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers are allowed, got {len(hidden)}", "hidden")
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

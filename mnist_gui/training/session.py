@@ -28,6 +28,7 @@ import numpy as np
 
 from mnist_gui.data import MnistData
 from mnist_gui.model import Model, Normalization
+from mnist_gui.model.limits import inference_rows
 from mnist_gui.nn import build_mlp, make_optimizer, make_schedule
 from mnist_gui.training.batches import BatchSource
 from mnist_gui.training.config import TrainingConfig
@@ -100,19 +101,23 @@ def split_validation(images: np.ndarray, labels: np.ndarray, val_size: int, seed
     return images[train_idx], labels[train_idx], images[val_idx], labels[val_idx]
 
 
-def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 2500) -> tuple[float, float]:
-    """(mean loss, accuracy) of a model on uint8 images."""
+def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int | None = None) -> tuple[float, float]:
+    """(mean loss, accuracy) of a model on uint8 images, ``chunk`` rows at a time (default: as many as
+    :func:`~mnist_gui.model.limits.inference_rows` allows, so a wide network's activations stay small).
+    A model whose outputs overflow gives a NaN loss (no warning): callers decide what that means."""
     n = images.shape[0]
     if n == 0:
         return float("nan"), float("nan")
+    chunk = chunk or inference_rows(model.sizes)
     total_loss = 0.0
     correct = 0
-    for start in range(0, n, chunk):
-        x = images[start:start + chunk]
-        y = labels[start:start + chunk]
-        logits = model.network.forward(model.encode(x), training=False)
-        total_loss += model.network.loss.forward(logits, y) * x.shape[0]
-        correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
+    with np.errstate(all="ignore"):
+        for start in range(0, n, chunk):
+            x = images[start:start + chunk]
+            y = labels[start:start + chunk]
+            logits = model.network.forward(model.encode(x), training=False)
+            total_loss += model.network.loss.forward(logits, y) * x.shape[0]
+            correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
     return total_loss / n, correct / n
 
 

@@ -23,13 +23,14 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QTabWidget, QVBoxLayout, QWidget)
 
 from mnist_gui import __version__
-from mnist_gui.errors import ModelFileError
+from mnist_gui.errors import ModelFileError, display_name
 from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.jobs import KeepCopy
 from mnist_gui.model import Model, load_model, save_model
 from mnist_gui.resources_path import resource
 from mnist_gui.state.models import ModelSlots
 from mnist_gui.ui.canvas import DrawingPad
+from mnist_gui.ui.model_loader import ModelLoader
 from mnist_gui.ui.plots import TrainingPlots
 from mnist_gui.ui.prediction_chart import EMPTY_HINT, PredictionChart
 from mnist_gui.ui.preview import PreviewBox
@@ -38,6 +39,7 @@ from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
 from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
+LOADING_HINT = "Loading the model…"
 #: Where the window keeps the model of the last run it adopted (beside the settings file).
 LAST_TRAINED = "last-trained.npz"
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
@@ -66,6 +68,8 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
         self.runner = TrainingRunner(self)
+        self.model_loader = ModelLoader(self)
+        self._loading: tuple[str, str] | None = None   # (why, path) of the model file being loaded
         self._build_ui()
         self._connect()
         self._build_menus()
@@ -136,7 +140,8 @@ class MainWindow(QMainWindow):
                              (runner.progress, panel.show_progress), (runner.progress, plots.add_progress),
                              (runner.snapshot, self._on_snapshot), (runner.epoch_finished, plots.add_epoch),
                              (runner.finished, self._on_training_finished), (runner.failed, self._on_job_failed),
-                             (runner.done, self._on_job_done)):
+                             (runner.done, self._on_job_done), (self.model_loader.loaded, self._on_model_loaded),
+                             (self.model_loader.failed, self._on_model_load_failed)):
             source.connect(slot)
 
     def _build_menus(self) -> None:
@@ -151,7 +156,8 @@ class MainWindow(QMainWindow):
         dialog, models = QFileDialog, "Model files (*.npz);;All files (*)"
         menu = self.menuBar().addMenu("&File")
         self.open_action = action(menu, "&Open model…", lambda: self._ask(
-            dialog.getOpenFileName, "Open model", "", models, self.open_model), QKeySequence.StandardKey.Open)
+            dialog.getOpenFileName, "Open model", "", models, self.open_model_in_background),
+            QKeySequence.StandardKey.Open)
         self.save_action = action(menu, "&Save model as…", lambda: self._ask(
             dialog.getSaveFileName, "Save model as", "model.npz", models, self.save_model_as), "Ctrl+S")
         menu.addSeparator()
@@ -181,18 +187,53 @@ class MainWindow(QMainWindow):
 
     # -- models -----------------------------------------------------------------------------------
     def _load_initial_model(self, model_path: str | None) -> None:
-        """The given file; else the last model used; else the shipped one; else none (the hint says so)."""
+        """The given file (now); else the last model used, else the shipped one (in the background:
+        the window shows itself at once, and a slow or large file cannot hold it up); else none."""
         if model_path and self.open_model(model_path):
             return
-        for candidate in (self.settings.last_model, resource("pretrained.npz")):
-            if candidate and Path(str(candidate)).is_file():
-                try:
-                    return self.set_model(load_model(candidate), Path(str(candidate)).name)
-                except ModelFileError as exc:
-                    self.statusBar().showMessage(f"could not reopen {candidate}: {exc}", 10000)
         self.set_model(None, "")
+        remembered = self.settings.last_model
+        if remembered and Path(remembered).is_file():
+            self._load_in_background("startup", remembered)
+        else:
+            self._load_shipped_model()
+
+    def _load_shipped_model(self) -> None:
+        shipped = resource("pretrained.npz")
+        if Path(shipped).is_file():
+            self._load_in_background("shipped", str(shipped))
+
+    def _load_in_background(self, why: str, path: str) -> None:
+        self._loading = (why, path)
+        self.model_loader.load(path)
+        self.model_label.setText(f"Loading model {display_name(Path(path).name)}…")
+        if self.model is None:
+            self.chart.set_hint(LOADING_HINT)
+
+    def open_model_in_background(self, path: str) -> None:
+        """Open a model file without waiting for it (File > Open): the loaded model replaces the current
+        one when it arrives, a bad file gives a dialog and the current model stays."""
+        self._load_in_background("open", path)
+
+    def _on_model_loaded(self, model: Model, path: str) -> None:
+        why, self._loading = (self._loading or ("open", path))[0], None
+        self.set_model(model, Path(path).name)
+        if why in ("open", "startup"):
+            self.settings.last_model = str(Path(path).resolve())
+
+    def _on_model_load_failed(self, error, path: str) -> None:
+        why, self._loading = (self._loading or ("open", path))[0], None
+        self._show_loaded_model()
+        if why == "open":
+            self.show_error("Cannot open model", f"{error}\n\nThe previous model stays loaded.")
+            return
+        self.statusBar().showMessage(f"could not reopen {display_name(path)}: {error}", 10000)
+        if why == "startup":
+            self._load_shipped_model()
 
     def set_model(self, model: Model | None, source: str) -> None:
+        self.model_loader.forget()   # a model chosen now wins over one still being loaded
+        self._loading = None
         self.models.load(model, source)
         self._show_loaded_model()
         self._predict()
@@ -287,6 +328,8 @@ class MainWindow(QMainWindow):
     def _on_training_finished(self, outcome) -> None:
         r = outcome.result
         kept = self.models.finish_training(r, outcome.model)
+        if kept:
+            self.model_loader.forget()   # the trained model wins over one still being loaded
         if r.status != "diverged":
             self.plots.mark_test(r.test_accuracy)
         self._show_loaded_model()
@@ -391,6 +434,7 @@ class MainWindow(QMainWindow):
             self._closing = True
             self._save_settings()
         self.runner.shutdown()
+        self.model_loader.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.shutdown()
