@@ -30,4 +30,31 @@ Data flows one way: files -> ``data`` -> ``training`` (using ``nn``) -> ``jobs``
 ``mnist_gui.app`` re-exports :class:`~mnist_gui.ui.app.MainWindow` (the automation contract's path).
 """
 
+# Hold Ctrl-C from the first statement on when ``python -m mnist_gui`` is starting (mnist_gui.interrupts
+# explains why); released at once for any other import. Plain statements, no import to look up first:
+# every bytecode before the block is a moment an interrupt could still escape as a traceback.
+import _signal  # noqa: E402  (the interpreter's built-in module: nothing to find on disk)
+
+if hasattr(_signal, "pthread_sigmask"):
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})
+
+
 __version__ = "0.1.0"
+
+
+def _launching() -> bool:
+    """Whether runpy is importing this package on its way to running ``mnist_gui.__main__``."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.endswith(("runpy.py", "<frozen runpy>")) and frame.f_locals.get("mod_name") == __name__ \
+                and code.co_name in ("_run_module_as_main", "run_module"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+if hasattr(_signal, "pthread_sigmask") and not _launching():
+    _signal.pthread_sigmask(_signal.SIG_UNBLOCK, {_signal.SIGINT})

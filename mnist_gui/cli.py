@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from mnist_gui.errors import ConfigError, MnistGuiError, ModelFileError, PredictionError, display_name
+from mnist_gui.interrupts import hold, release
 
 
 class _Parser(argparse.ArgumentParser):
@@ -270,18 +271,25 @@ def _print_json(value) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    hold()   # Ctrl-C waits until the imports below are done (see mnist_gui.interrupts); the launchers hold it too
     try:
-        _tolerant_streams()
-        # Inside the try: building the parser imports NumPy, long enough for a Ctrl-C to land in it.
-        args = build_parser().parse_args(argv)
-        if args.command is None:
-            from mnist_gui.ui.app import run_app
+        try:
+            _tolerant_streams()
+            args = build_parser().parse_args(argv)   # imports NumPy and the engine
+            if args.command is None:
+                from mnist_gui.ui.app import run_app
 
-            return run_app(model_path=args.model)
-        handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
-        code = handler(args)
-        sys.stdout.flush()   # here, not at exit: a full disk is an error line, not a traceback
-        return code
+                release()
+                return run_app(model_path=args.model)
+            if args.command == "predict":
+                import mnist_gui.ui.imagefile  # noqa: F401  (PySide6: a C extension, imported while held)
+            handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
+            release()
+            code = handler(args)
+            sys.stdout.flush()   # here, not at exit: a full disk is an error line, not a traceback
+            return code
+        finally:
+            release()   # an interrupt held until now is raised here, inside the outer try
     except MnistGuiError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:

@@ -107,7 +107,8 @@ class LoadDataset(Job):
     def load(self, report: Report) -> MnistData:
         if self.loaded is not None:
             return self.loaded
-        data = datasets.load_mnist(self.path)
+        # Stop (or closing the window) ends a long load within a piece of a file, not after it.
+        data = datasets.load_mnist(self.path, stop=lambda: self.control.stop_requested)
         report(DatasetLoaded(self.path, data))
         return data
 

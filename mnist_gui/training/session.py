@@ -121,6 +121,15 @@ def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int | 
     return total_loss / n, correct / n
 
 
+def _blame(cfg: TrainingConfig) -> str:
+    """Which setting most likely made a run diverge, for its message. L2 decay multiplies the weights
+    by (1 - lr * L2) every step before the loss has any say: beyond 1 that alone makes them explode."""
+    if cfg.l2 > 0 and cfg.l2 * cfg.lr >= 1.0:
+        return (f"L2 weight decay {cfg.l2:g} with learning rate {cfg.lr:g} is too strong: each step multiplies the "
+                f"weights by {1 - cfg.l2 * cfg.lr:g}; lower the L2 (or the learning rate)")
+    return f"learning rate {cfg.lr:g} is probably too high"
+
+
 class RollbackGuard:
     """The last weights known to be healthy, and the way back to them when the loss explodes.
 
@@ -271,16 +280,20 @@ class TrainingSession:
             meter.paused += waited
             if control.stop_requested:
                 return "stopped", f"stopped by the user during epoch {epoch}"
-            loss, ok = net.train_step_gradients(x, y)
+            # Overflow is what divergence looks like: the loss check below reports it, once, in words;
+            # NumPy's RuntimeWarnings would only repeat it on stderr.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                loss, ok = net.train_step_gradients(x, y)
             if not run.guard.healthy(loss):
                 run.guard.restore()
                 shown = f"{loss:.4g}" if math.isfinite(loss) else str(loss)
                 return "diverged", (f"training diverged: the loss became {shown} at epoch {epoch}, batch {batch} "
-                                    f"(learning rate {cfg.lr:g} is probably too high); the weights from step "
-                                    f"{run.guard.saved_step}, the last healthy ones, were kept")
+                                    f"({_blame(cfg)}); the weights from step {run.guard.saved_step}, the last "
+                                    "healthy ones, were kept")
             run.guard.checkpoint(run.step)
             run.step += 1
-            run.optimizer.step(run.lr_at(run.step - 1))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                run.optimizer.step(run.lr_at(run.step - 1))
             loss_sum += loss * x.shape[0]
             correct += ok
             meter.record(loss, x.shape[0])

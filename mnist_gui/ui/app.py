@@ -13,11 +13,10 @@ Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, r
 
 from __future__ import annotations
 
-import signal as os_signal
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
@@ -29,13 +28,16 @@ from mnist_gui.jobs import KeepCopy
 from mnist_gui.model import Model, load_model, save_model
 from mnist_gui.resources_path import resource
 from mnist_gui.state.models import ModelSlots
+from mnist_gui.training.presets import DEFAULT_PRESET, get_preset
 from mnist_gui.ui.canvas import DrawingPad
 from mnist_gui.ui.model_loader import ModelLoader
 from mnist_gui.ui.plots import TrainingPlots
 from mnist_gui.ui.prediction_chart import EMPTY_HINT, PredictionChart
 from mnist_gui.ui.preview import PreviewBox
 from mnist_gui.ui.settings import APPLICATION, ORGANIZATION, Settings
+from mnist_gui.ui.signals import closing_on_signals
 from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
+from mnist_gui.ui.unsaved_model import UnsavedModel
 from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
@@ -64,7 +66,9 @@ class MainWindow(QMainWindow):
         self._input: np.ndarray | None = None     # the drawing, preprocessed to 28x28
         self._dataset_path: str | None = None     # None: the bundled copy
         self._job: str | None = None              # "train" | "dataset" while the runner is busy
+        self._run_reported = False                # the current training job has started or failed
         self._closing = False
+        self.unsaved = UnsavedModel(self, self._ask_save_as)   # a trained model saved nowhere
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
         self.runner = TrainingRunner(self)
@@ -158,8 +162,7 @@ class MainWindow(QMainWindow):
         self.open_action = action(menu, "&Open model…", lambda: self._ask(
             dialog.getOpenFileName, "Open model", "", models, self.open_model_in_background),
             QKeySequence.StandardKey.Open)
-        self.save_action = action(menu, "&Save model as…", lambda: self._ask(
-            dialog.getSaveFileName, "Save model as", "model.npz", models, self.save_model_as), "Ctrl+S")
+        self.save_action = action(menu, "&Save model as…", self._ask_save_as, "Ctrl+S")
         menu.addSeparator()
         self.dataset_actions = [action(menu, "Use &dataset folder…", lambda: self._ask(
             dialog.getExistingDirectory, "Folder with the MNIST IDX (or CSV) files", "", None, self.set_dataset_path)),
@@ -180,10 +183,16 @@ class MainWindow(QMainWindow):
         action(menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         action(menu, "&About mnist-gui", lambda: self._message(QMessageBox.Icon.Information, "About mnist-gui", ABOUT))
 
-    def _ask(self, dialog, title: str, default: str, filters: str | None, then) -> None:
+    def _ask(self, dialog, title: str, default: str, filters: str | None, then):
         answer = dialog(self, title, default, filters) if filters else dialog(self, title, default)
         if path := (answer[0] if isinstance(answer, tuple) else answer):
-            then(path)
+            return then(path)
+        return None
+
+    def _ask_save_as(self) -> bool:
+        """File > Save model as: ask for a file and save; True if the model was saved."""
+        return bool(self._ask(QFileDialog.getSaveFileName, "Save model as", "model.npz",
+                              "Model files (*.npz);;All files (*)", self.save_model_as))
 
     # -- models -----------------------------------------------------------------------------------
     def _load_initial_model(self, model_path: str | None) -> None:
@@ -234,6 +243,8 @@ class MainWindow(QMainWindow):
     def set_model(self, model: Model | None, source: str) -> None:
         self.model_loader.forget()   # a model chosen now wins over one still being loaded
         self._loading = None
+        if model is not self.models.loaded:
+            self.unsaved.clear()     # the unsaved model (if any) is no longer the one loaded
         self.models.load(model, source)
         self._show_loaded_model()
         self._predict()
@@ -267,8 +278,9 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot save model", str(exc))
             return False
         self.set_model(self.model, Path(path).name)
+        self.unsaved.clear()
         self.settings.last_model = str(Path(path).resolve())
-        self.statusBar().showMessage(f"saved {path}", 5000)
+        self.statusBar().showMessage(f"saved {display_name(path)}", 5000)
         return True
 
     def export_drawing(self, path: str) -> bool:
@@ -296,6 +308,7 @@ class MainWindow(QMainWindow):
         self.plots.reset(config.epochs)
         self.panel.set_state(LOADING)
         self._set_job("train")
+        self._run_reported = False
         keep_copy = KeepCopy(str(self.settings.folder / LAST_TRAINED), self.model is not None)
         self.runner.train(config, self._dataset_path, keep_copy)
         return True
@@ -313,12 +326,23 @@ class MainWindow(QMainWindow):
             act.setEnabled(job is None)
 
     def _on_dataset_ready(self, loaded) -> None:
-        self._dataset_path, data = loaded.path, loaded.data
+        data = loaded.data
+        if self._job == "dataset":   # chosen just now: refuse one no run of this window could train on
+            val_size = (self.panel.config() or get_preset(DEFAULT_PRESET).config).val_size
+            if data.n_train <= val_size:
+                using = "the bundled MNIST" if self._dataset_path is None else display_name(self._dataset_path)
+                return self.show_error("Dataset too small", (
+                    f"{data.source} has only {data.n_train:,} training images, but training holds out "
+                    f"{val_size:,} of them for validation: at least {val_size + 1:,} are needed.\n\n"
+                    f"Still using {using}."))
+        self._dataset_path = loaded.path
+        self.panel.set_dataset_size(data.n_train)
         self.dataset_label.setText(f"Dataset: {data.source} ({len(data.train_images):,} train / "
                                    f"{len(data.test_images):,} test images)")
         self.settings.dataset_path = loaded.path
 
     def _on_training_started(self, info) -> None:
+        self._run_reported = True
         self.models.start_training(info.model)
 
     def _on_snapshot(self, snapshot) -> None:
@@ -340,13 +364,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("stopped before the first epoch ended: the previous model stays loaded", 10000)
         elif outcome.autosaved:   # the job kept a copy (quitting without saving loses nothing); remember where
             self.settings.last_model = outcome.autosaved
-        elif outcome.autosave_error:
+        elif outcome.autosave_error:   # the model lives only here now: say so plainly, offer Save as
             self.statusBar().showMessage(f"could not keep a copy of the trained model: {outcome.autosave_error}",
                                          10000)
+            self.unsaved.mark(outcome.autosave_error)
         self.panel.show_finished(r)
         self.training_finished.emit(r.metrics())
 
     def _on_job_failed(self, error) -> None:
+        self._run_reported = True
         if self._job == "dataset":
             using = "the bundled MNIST" if self._dataset_path is None else self._dataset_path
             return self.show_error("Dataset not usable", f"{error}\n\nStill using {using}.")
@@ -356,9 +382,12 @@ class MainWindow(QMainWindow):
         self.show_error("Training could not run", f"{error}\n\nThe previous model stays loaded.")
 
     def _on_job_done(self) -> None:
+        stopped_while_loading = self._job == "train" and not self._run_reported
         self._set_job(None)
         self.models.end_training()
         self.panel.set_state(IDLE)
+        if stopped_while_loading:   # Stop pressed before the network existed: the load was cut short
+            self.panel.show_failed("stopped while loading the dataset: nothing was trained")
 
     # -- errors and dialogs ----------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
@@ -370,6 +399,7 @@ class MainWindow(QMainWindow):
             return
         if self._error_box is None:   # one box, reused: errors never pile up as stacked dialogs
             self._error_box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+            self._error_box.setTextFormat(Qt.TextFormat.PlainText)   # a file name is never markup
         self._error_box.setWindowTitle(title)
         self._error_box.setText(text)
         self._error_box.open()   # window-modal but non-blocking: no nested event loop
@@ -436,26 +466,29 @@ class MainWindow(QMainWindow):
         self.runner.shutdown()
         self.model_loader.shutdown()
 
+    def close_now(self) -> None:
+        """Close without asking anyone (a signal: SIGTERM, SIGHUP, Ctrl-C): an unsaved trained model is
+        written to the temporary folder instead of being lost, then the window closes as usual."""
+        self.unsaved.rescue(self.model)
+        self.close()
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.unsaved.may_close(self.close):   # a trained model saved nowhere: ask first
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
 
 
 def run_app(model_path: str | None = None, argv: list[str] | None = None) -> int:
-    """Create the application, show the window, run the event loop; returns the exit code."""
+    """Create the application, show the window, run the event loop; returns the exit code (128 + the
+    signal's number when a signal closed it: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
     app = QApplication.instance() or QApplication(argv if argv is not None else [])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     window = MainWindow(model_path=model_path)
     app.aboutToQuit.connect(window.shutdown)
-    # Ctrl-C in the terminal closes the window like Quit; the timer lets Python run to see the signal.
-    interrupted = []
-    previous = os_signal.signal(os_signal.SIGINT, lambda *_: (interrupted.append(True), window.close()))
-    ticker = QTimer(timeout=lambda: None, interval=200)
-    ticker.start()
-    window.show()
-    try:
+    with closing_on_signals(window.close_now) as received:
+        window.show()
         code = app.exec()
-    finally:
-        os_signal.signal(os_signal.SIGINT, previous)
-    return 130 if interrupted else code
+    return 128 + received[0] if received else code

@@ -74,6 +74,7 @@ class TrainingPanel(QGroupBox):
         self._state = IDLE
         self._errors: dict[str, str] = {}
         self._config: TrainingConfig | None = None
+        self._n_train: int | None = None   # training images of the dataset in use, once known
 
         self.preset_combo = QComboBox()
         for name, preset in PRESETS.items():
@@ -178,7 +179,15 @@ class TrainingPanel(QGroupBox):
         return self._config
 
     def errors(self) -> dict[str, str]:
+        """Field name -> why it is invalid; ``"dataset"`` when the dataset cannot hold the run (too few
+        images for the validation split)."""
         return dict(self._errors)
+
+    def set_dataset_size(self, n_train: int | None) -> None:
+        """The number of training images of the dataset in use (None: not known yet): a run that
+        cannot train on it (its validation split would take them all) disables Train, saying why."""
+        self._n_train = n_train
+        self._revalidate()
 
     def _revalidate(self, *_) -> None:
         errors: dict[str, str] = {}
@@ -199,9 +208,10 @@ class TrainingPanel(QGroupBox):
             # The preset's name is kept only while the run is exactly that preset.
             config = replace(config, preset=preset.name if config == preset.config else None)
             try:
-                config.validate()
+                config.validate(n_train=self._n_train)
             except ConfigError as exc:   # what no single field can see (a network too large to train)
-                errors[exc.field if exc.field in self.edits else "hidden"] = str(exc)
+                key = exc.field if exc.field in self.edits else "dataset" if exc.field == "val_size" else "hidden"
+                errors[key] = str(exc)
                 config = None
         self._errors, self._config = errors, config
         for key, edit in self.edits.items():
