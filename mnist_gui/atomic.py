@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
+from mnist_gui.errors import display_name
 from mnist_gui.files import kind_of
 
 
@@ -53,8 +54,8 @@ def writable_target(path: str | os.PathLike, probe: bool = False) -> Path:
                       f"it is {kind_of(st.st_mode)}, not a regular file; refusing to replace it", os.fspath(path))
     folder = target.parent
     if not folder.is_dir():
-        raise OSError(errno.ENOENT, f"the folder {folder} does not exist" if not folder.exists()
-                      else f"{folder} is not a folder", os.fspath(path))
+        raise OSError(errno.ENOENT, f"the folder {display_name(folder)} does not exist" if not folder.exists()
+                      else f"{display_name(folder)} is not a folder", os.fspath(path))
     if probe:
         fd, tmp = _create_temporary(folder, target.name)
         os.close(fd)

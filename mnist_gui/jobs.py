@@ -104,11 +104,13 @@ class LoadDataset(Job):
         self.path = path
         self.loaded = loaded
 
-    def load(self, report: Report) -> MnistData:
+    def load(self, report: Report, control: TrainingControl | None = None) -> MnistData:
+        """The dataset; ``control`` (default: this job's) can stop a long load between two pieces
+        of a file, for the Stop button or a window closing, instead of after it."""
         if self.loaded is not None:
             return self.loaded
-        # Stop (or closing the window) ends a long load within a piece of a file, not after it.
-        data = datasets.load_mnist(self.path, stop=lambda: self.control.stop_requested)
+        control = control or self.control
+        data = datasets.load_mnist(self.path, stop=lambda: control.stop_requested)
         report(DatasetLoaded(self.path, data))
         return data
 
@@ -153,7 +155,7 @@ class Train(Job):
         self.snapshots = snapshots
 
     def run(self, report: Report) -> None:
-        data = self.dataset.load(report)
+        data = self.dataset.load(report, self.control)
         if self.control.abandoned:
             return
         session = TrainingSession(self.config, data, self.control, progress_interval=self.progress_interval)

@@ -123,7 +123,7 @@ def download_mnist(dest_dir: Path | str | None = None,
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"{dest}: cannot create the download folder: "
+        raise DownloadError(f"{display_name(dest)}: cannot create the download folder: "
                             f"{exc.strerror or exc}") from None
 
     meter = _Progress(files, progress)
@@ -185,7 +185,7 @@ def _mkstemp(final: Path) -> tuple[int, str]:
     try:
         return tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     except OSError as exc:
-        raise DownloadError(f"{final.parent}: cannot write there: {exc.strerror or exc}") from None
+        raise DownloadError(f"{display_name(final.parent)}: cannot write there: {exc.strerror or exc}") from None
 
 
 class _Fetch(threading.Thread):

@@ -16,19 +16,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from mnist_gui import __version__
+from mnist_gui.atomic import atomic_write
 from mnist_gui.errors import ModelFileError, display_name
 from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.jobs import KeepCopy
 from mnist_gui.model import Model, load_model, save_model
 from mnist_gui.resources_path import resource
 from mnist_gui.state.models import ModelSlots
-from mnist_gui.training.presets import DEFAULT_PRESET, get_preset
 from mnist_gui.ui.canvas import DrawingPad
 from mnist_gui.ui.model_loader import ModelLoader
 from mnist_gui.ui.plots import TrainingPlots
@@ -284,8 +284,24 @@ class MainWindow(QMainWindow):
         return True
 
     def export_drawing(self, path: str) -> bool:
-        if not self.canvas.image().save(path, "PNG"):
-            self.show_error("Cannot export drawing", f"{path}: could not write the PNG file.")
+        """Write the drawing as a PNG, atomically and by the rules of every write (a FIFO, folder or
+        device there is refused: Qt's own writer would have blocked on a FIFO or replaced nothing)."""
+        image = self.canvas.image()
+        if image.isNull():   # the canvas was never shown: nothing drawn, nothing to write
+            self.show_error("Nothing to export", "The canvas has not been shown yet: there is no drawing.")
+            return False
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        encoded = image.save(buffer, "PNG")
+        buffer.close()
+        try:
+            if not encoded:
+                raise OSError(0, "could not encode the drawing as PNG")
+            atomic_write(path, lambda fh: fh.write(bytes(data.data())))
+        except OSError as exc:
+            self.show_error("Cannot export drawing", f"{display_name(path)}: could not write the PNG file: "
+                                                     f"{exc.strerror or exc}")
             return False
         return True
 
@@ -328,7 +344,7 @@ class MainWindow(QMainWindow):
     def _on_dataset_ready(self, loaded) -> None:
         data = loaded.data
         if self._job == "dataset":   # chosen just now: refuse one no run of this window could train on
-            val_size = (self.panel.config() or get_preset(DEFAULT_PRESET).config).val_size
+            val_size = self.panel.validation_size()
             if data.n_train <= val_size:
                 using = "the bundled MNIST" if self._dataset_path is None else display_name(self._dataset_path)
                 return self.show_error("Dataset too small", (
@@ -374,7 +390,7 @@ class MainWindow(QMainWindow):
     def _on_job_failed(self, error) -> None:
         self._run_reported = True
         if self._job == "dataset":
-            using = "the bundled MNIST" if self._dataset_path is None else self._dataset_path
+            using = "the bundled MNIST" if self._dataset_path is None else display_name(self._dataset_path)
             return self.show_error("Dataset not usable", f"{error}\n\nStill using {using}.")
         self.models.end_training()
         self._predict()
@@ -429,7 +445,8 @@ class MainWindow(QMainWindow):
         if s.pen_width is not None:
             self.pad.set_pen_width(s.pen_width)
         self._dataset_path = s.dataset_path
-        self.dataset_label.setText(f"Dataset: {self._dataset_path or 'bundled MNIST'} (loaded when you train)")
+        shown = display_name(self._dataset_path) if self._dataset_path else "bundled MNIST"
+        self.dataset_label.setText(f"Dataset: {shown} (loaded when you train)")
         if s.problems:   # a damaged settings file: defaults were used, and one warning says so
             self.statusBar().showMessage(f"Settings: {s.problems[0]}", 15000)
 

@@ -183,6 +183,10 @@ class TrainingPanel(QGroupBox):
         images for the validation split)."""
         return dict(self._errors)
 
+    def validation_size(self) -> int:
+        """Images a run from this panel holds out for validation (the preset's: no field sets it)."""
+        return PRESETS[self.preset_combo.currentText()].config.val_size
+
     def set_dataset_size(self, n_train: int | None) -> None:
         """The number of training images of the dataset in use (None: not known yet): a run that
         cannot train on it (its validation split would take them all) disables Train, saying why."""
