@@ -523,6 +523,12 @@ def test_a_failed_autosave_is_reported_and_the_trained_model_still_used(window, 
     assert "trained just now" in window.model_label.text()
     assert "could not keep a copy" in window.statusBar().currentMessage()
     assert Settings().last_model == before
+    # Said plainly, not only in the status bar: a dialog offering Save as, and a question on closing.
+    assert window.unsaved.pending and window.unsaved.notice.isVisible() and "disk full" in window.unsaved.notice.text()
+    window.close()
+    assert window.isVisible() and window.unsaved.question.isVisible()
+    next(b for b in window.unsaved.question.buttons() if b.text() == "Discard").click()
+    assert not window.isVisible()
 
 
 def test_which_runs_the_window_keeps():

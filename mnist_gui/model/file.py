@@ -27,6 +27,7 @@ from mnist_gui import __version__
 from mnist_gui.atomic import atomic_open
 from mnist_gui.digits import CLASSES, PIXELS, SIDE
 from mnist_gui.errors import ModelFileError, display_name
+from mnist_gui.files import NotRegularFile, open_regular
 from mnist_gui.model.limits import MAX_HIDDEN_LAYERS, architecture_problem
 from mnist_gui.model.model import Model, Normalization
 from mnist_gui.nn import ACTIVATIONS, build_mlp
@@ -149,14 +150,14 @@ def load_model(path: str | os.PathLike) -> Model:
     hostile file costs no more than a real model.
     """
     path = Path(path)
-    if not path.exists():
-        raise _fail(path, "no such file")
-    if path.is_dir():
-        raise _fail(path, "is a folder, not a model file")
-    if not path.is_file():   # a FIFO or a device: opening could block, reading might never end
-        raise _fail(path, "not a regular file")
     try:
-        fh = open(path, "rb")
+        fh = open_regular(path)   # a FIFO or a device: opening could block, reading might never end
+    except FileNotFoundError:
+        raise _fail(path, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(path, "is a folder, not a model file") from None
+    except NotRegularFile as exc:
+        raise _fail(path, f"not a regular file ({exc.strerror})") from None
     except OSError as exc:
         raise _fail(path, f"cannot read: {exc.strerror or exc}") from exc
     with fh:

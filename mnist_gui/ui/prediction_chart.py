@@ -22,7 +22,7 @@ BAR_COLOUR = "#a9bcd9"
 TOP_COLOUR = "#2f6fd0"
 EMPTY_HINT = "Draw a digit\non the canvas"
 #: Shown instead of bars when the model cannot compute probabilities for the drawing (its outputs overflow).
-NO_ANSWER_HINT = "No probability can be computed:\nthis model's outputs overflow\nfor this drawing"
+NO_ANSWER_HINT = "No probability can be computed:\nthe model's outputs\noverflow for this drawing"
 
 
 class PredictionChart(QGroupBox):
