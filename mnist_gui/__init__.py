@@ -8,21 +8,25 @@ modules with PySide6 made unimportable:
 =================  ===================================================================================
 ``digits``,        the shape of the problem (28x28, 10 classes); the error types (and how a message
 ``errors``,        shows a file name); opening untrusted files (regular files only, never blocking);
-``files``,         atomic file writes (and what a target may be); where the shipped resources are
+``files``,         atomic file writes (and what a target may be); numbers as people read them; Ctrl-C
+``interrupts``,    held while the program starts; where the shipped resources are
 ``atomic``,
+``formatting``,
 ``resources_path``
 ``nn``             the engine: layers, loss, initializers, optimizers, schedules, networks (NumPy only)
 ``data``           datasets: IDX and CSV readers, the bundled MNIST, the downloader
 ``model``          a trained network with its input normalization; the model file
 ``imaging``        drawings and digit images: preprocessing, augmentation, morphology
 ``training``       configurations and their limits, the training loop and its events, the presets
-``state``          what the application knows that is not Qt: which model is loaded, live, displayed
-``jobs``           background work as plain Python (load a dataset, train, keep a copy), reporting
-                   immutable payloads
+``state``          what the application knows that is not Qt: the library of runs (in the user's data
+                   folder), which model is current, live, displayed, and the rule for a finished run;
+                   the settings file (read without QSettings, every bad value its default)
+``jobs``           background work as plain Python (load a dataset, train and record the run),
+                   reporting immutable payloads
 ``ui``             the Qt layer: widgets (one per file), the job runner (a QThread), the settings file,
                    picture files, and the main window, which only wires them together
 ``bench``,         measurements that print numbers; the ``mnist-gui`` command (``train``, ``evaluate``,
-``cli``            ``predict``, or the window)
+``cli``            ``predict``, ``runs``, or the window)
 =================  ===================================================================================
 
 Data flows one way: files -> ``data`` -> ``training`` (using ``nn``) -> ``jobs`` -> ``ui.worker``

@@ -84,3 +84,8 @@ class PredictionError(MnistGuiError):
 
 class LoadCancelled(DatasetError):
     """Loading a dataset was stopped (the window is closing): not a verdict on the files."""
+
+
+class LibraryError(MnistGuiError):
+    """The library of runs cannot do what was asked: an unknown run, a read-only one, or a write
+    that failed (the library is then left as it was)."""

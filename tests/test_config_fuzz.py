@@ -57,14 +57,15 @@ def n_params(c: TrainingConfig) -> int:
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
-def training_bytes(c: TrainingConfig) -> int:
+def training_bytes(c: TrainingConfig, n_train: int | None = None) -> int:
     """A lower bound of what a run allocates, stated independently of the estimate: the weights,
     their gradients, the rollback copy and the optimizer's scratch and state (4 bytes each), and one
     float32 activation per unit for a batch (a full batch counts as the 55,000 images MNIST leaves,
     or the limit's number)."""
     sizes = [784, *(int(h) for h in c.hidden), 10]
     state = {"sgd": 0, "momentum": 1, "nesterov": 1, "rmsprop": 1, "adam": 2}.get(c.optimizer, 0)
-    images = min(55000, c.limit) if c.limit is not None else 55000
+    whole = 55000 if n_train is None else max(1, n_train - int(c.val_size))
+    images = min(whole, c.limit) if c.limit is not None else whole
     rows = min(int(c.batch_size) or images, images)
     return 4 * (4 + state) * n_params(c) + 4 * rows * sum(sizes)
 
@@ -79,9 +80,9 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
                          ("init", ("auto", *INITIALIZERS)), ("normalization", ("unit", "standard"))):
         if getattr(c, field) not in names:
             return field
-    if not (math.isfinite(c.lr) and c.lr > 0):
+    if not (math.isfinite(c.lr) and 0 < c.lr <= 10):
         return "learning rate"
-    if c.batch_size < 0:
+    if not 0 <= c.batch_size <= 1_000_000:
         return "batch size"
     if not 1 <= c.epochs <= MAX_EPOCHS:
         return "epochs"
@@ -95,10 +96,19 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
         return "validation"
     if c.limit is not None and c.limit < 1:
         return "limit"
-    if c.seed < 0:
+    for share in (c.pen_digits, c.scribbles):
+        if not (math.isfinite(share) and 0 <= share <= 0.5):
+            return "share"
+    if not 0 <= c.seed < 2**32:
         return "seed"
+    if (c.pen_digits or c.scribbles) and c.batch_size == 0:
+        return "pen-drawn"
+    if c.pen_digits + c.scribbles > 0.5:
+        return "pen-drawn"
     if n_train is not None and c.val_size >= n_train:
         return "validation"
+    if n_train is not None and c.limit is not None and c.limit > n_train - c.val_size:
+        return "limit"
     if n_params(c) > MAX_PARAMS:
         return "parameters"
     if c.estimated_bytes(n_train) > MEMORY_LIMIT:
@@ -109,21 +119,24 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
 # ------------------------------------------------------------------------------ random configurations
 HUGE = int("9" * 400)   # beyond float range: sizes computed from it must not overflow
 POOLS = {   # field: (valid values, invalid values)
-    "lr": ([1e-3, 0.05, 0.1, 2.0, 10.0, 1e-12, 5e-324, 1e308], [0.0, -0.0, -1e-3, -10.0, math.nan, math.inf, -math.inf]),
-    "batch_size": ([0, 1, 32, 128, 299, 300, 60000], [-1, -128]),
+    "lr": ([1e-3, 0.05, 0.1, 2.0, 10.0, 1e-12, 5e-324], [0.0, -0.0, -1e-3, -10.0, 10.5, 1e9, 1e308, math.nan,
+                                                         math.inf, -math.inf]),
+    "batch_size": ([0, 1, 32, 128, 299, 300, 60000, 1_000_000], [-1, -128, 1_000_001, 10**8]),
     "epochs": ([1, 2, 500, 100_000], [0, -1, -(10**9), 100_001, 10**12]),
     "l2": ([0.0, 1e-4, 1.0], [-1e-6, math.nan, math.inf, -math.inf, 1.0001, 1e300]),
     "dropout": ([0.0, 0.2, 0.5, 0.999999], [1.0, 1.5, -0.1, math.nan, math.inf]),
     "momentum": ([0.0, 0.9, 0.99], [1.0, -0.5, math.nan]),
     "val_size": ([0, 10, 100, 299], [-1, -5000]),
     "limit": ([None, 1, 50, 10**9], [0, -5]),
-    "seed": ([0, 1, 12345, 2**32, 2**64 + 1], [-1, -(2**40)]),
+    "seed": ([0, 1, 12345, 2**32 - 1], [-1, -(2**40), 2**32, 10**20, 2**64 + 1]),
     "activation": (list(ACTIVATIONS), ["swish", "", "RELU", "relu "]),
     "optimizer": (list(OPTIMIZERS), ["adamw", "", "SGD"]),
     "schedule": (list(SCHEDULES), ["linear", ""]),
     "init": (["auto", *INITIALIZERS], ["zeros", ""]),
     "normalization": (["unit", "standard"], ["minmax", ""]),
     "augment": ([False, True], []),
+    "pen_digits": ([0.0, 0.0, 0.25, 0.5], [-0.1, 0.6, math.nan]),
+    "scribbles": ([0.0, 0.0, 0.05, 0.3], [-0.01, 0.51, math.inf]),
 }
 LAYER_SIZES = ([1, 2, 10, 64, 128, 256, 1024, np.int64(32), np.int32(7)],                  # valid
                [0, -1, -256, 2.5, "128", None])                                            # invalid
@@ -187,14 +200,15 @@ def test_validate_agrees_with_the_rules_and_valid_configs_really_start():
     rng = random.Random("config-fuzz")
     data = random_data(n_train=N_TRAIN, n_test=20, seed=1)
     tally = {"valid": 0, "invalid": 0, "started": 0}
-    for case in range(CASES):
+    cases = CASES + 500   # the tighter limits make more draws invalid; keep >= 100 started runs
+    for case in range(cases):
         c = random_config(rng, p_invalid=rng.choice([0.0, 0.03, 0.1, 0.3]))
         problem = judge(c, None, f"case {case}")
         tally["invalid" if problem else "valid"] += 1
         if problem is None and expected_problem(c, N_TRAIN) is None and training_bytes(c) < 8 << 20:
             # "Valid" must mean "will run": build the session and train one batch.
             c = replace(c, epochs=min(c.epochs, 2))
-            with np.errstate(all="ignore"):   # lr 1e308 is valid; it diverges, which is reported
+            with np.errstate(all="ignore"):   # lr 10 is valid; it may diverge, which is reported
                 try:
                     events = TrainingSession(c, data).run()
                     next(events)
@@ -202,16 +216,20 @@ def test_validate_agrees_with_the_rules_and_valid_configs_really_start():
                 except Exception as exc:  # noqa: BLE001
                     pytest.fail(f"case {case}: valid config failed to start: {type(exc).__name__}: {exc} ({c})")
             tally["started"] += 1
-    print(f"\nconfig fuzz (validate): {CASES} cases: {tally}")
+    print(f"\nconfig fuzz (validate): {cases} cases: {tally}")
     assert tally["valid"] >= 150 and tally["invalid"] >= 300 and tally["started"] >= 100, tally
 
 
-def test_validation_size_against_the_data_set():
+def test_validation_size_and_limit_against_the_data_set():
     rng = random.Random("config-fuzz-n-train")
-    for case in range(100):
-        n_train = rng.choice([1, 10, 300, 60000])
-        c = TrainingConfig(hidden=(16,), val_size=rng.choice([0, n_train - 1, n_train, n_train + 1, 10**9]))
-        judge(c, n_train, f"n_train case {case}")
+    seen = set()
+    for case in range(300):
+        n_train = rng.choice([1, 10, 70, 300, 60000])
+        val = rng.choice([0, n_train - 1, n_train, n_train + 1, 10**9, 5000])
+        limit = rng.choice([None, 1, n_train - val, n_train - val + 1, 99_999_999])
+        c = TrainingConfig(hidden=(16,), val_size=val, limit=limit if limit is None or limit >= 1 else None)
+        seen.add(judge(c, n_train, f"n_train case {case}"))
+    assert {None, "validation", "limit"} <= seen
 
 
 def test_enormous_layers_are_refused_up_front_with_the_estimated_size():
@@ -231,7 +249,12 @@ def test_enormous_layers_are_refused_up_front_with_the_estimated_size():
                 with pytest.raises(ConfigError) as info:
                     c.validate()
                 message = str(info.value)
-                assert ("network is too large" in message) if problem == "parameters" else ("memory" in message)
+                blamed = ("batch size too large", "batch_size") if c._activation_bytes(None) > c._parameter_bytes() \
+                    else ("network too large", "hidden")
+                if problem == "parameters":
+                    assert "network is too large" in message and info.value.field == "hidden", message
+                else:
+                    assert blamed[0] in message and "GiB" in message and info.value.field == blamed[1], message
                 assert len(message) < 300, f"unreadable message ({len(message)} chars): {message[:120]}..."
     finally:
         tracemalloc.stop()
@@ -338,7 +361,10 @@ def test_the_estimate_is_never_below_what_a_run_surely_allocates():
     (["--seed", "-1"], "seed"),
     (["--hidden", "1" * 400], "parameters"),
     (["--hidden", "260000"], "parameters"),
-    (["--hidden", "4000,4000", "--batch-size", "9" * 400, "--limit", "60000"], "GiB"),
+    (["--hidden", "4000,4000", "--batch-size", "1000000", "--limit", "60000"], "GiB"),
+    (["--batch-size", "9" * 400], "batch size"),
+    (["--lr", "1e9"], "learning rate"),
+    (["--seed", str(10**20)], "seed"),
     (["--hidden", "16", "--lr", "nan"], "learning rate"),
 ])
 def test_cli_refuses_before_loading_anything(args, message):

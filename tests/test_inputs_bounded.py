@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 from helpers import report_fuzz_outcomes, serving
-from mnist_gui.data import download_mnist, load_mnist, read_csv, read_idx
+from mnist_gui.data import download_mnist, read_csv, read_idx
 from mnist_gui.data.csvfile import MAX_CSV_BYTES
 from mnist_gui.errors import DatasetError, DownloadError
 

@@ -13,7 +13,9 @@ compared as ratios without trusting absolute timings from another day:
 5. drawing: mouse move on the canvas -> updated prediction (preprocessing + forward pass);
 6. start-up: process start -> main window shown and painted;
 7. memory: peak RSS of a whole ``fast`` training run in a fresh process;
-8. augmentation: one batch of 128 distorted (what ``--augment`` adds to every step).
+8. augmentation: one batch of 128 distorted (what ``--augment`` adds to every step);
+9. canvas rasterizer: one new segment (each mouse move), and a whole drawing re-rendered;
+10. library: listing 500 runs, cold and warm, and filling the Models panel (:mod:`mnist_gui.bench.library`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 import numpy as np
 
 from mnist_gui.bench.engine import (augment_batch_ms, engine_fraction_of_gemm, engine_throughput, gemm_gflops,
-                                    machine_description, peak_rss_of_training, time_to_accuracy)
+                                    machine_description, peak_rss_of_training, stroke_timings, time_to_accuracy)
 
 
 def run(full: bool, include_gui: bool = True) -> dict:
@@ -57,6 +59,10 @@ def run(full: bool, include_gui: bool = True) -> dict:
     results["peak_rss_mb"] = rss
     results["train_process_seconds"] = wall
     results["augment_ms"] = augment_batch_ms(repeats=300 if full else 30)
+    results["strokes_ms"] = stroke_timings(repeats=10 if full else 3)
+    from mnist_gui.bench.library import measure
+
+    results["library"] = measure(500 if full else 50, repeats=5 if full else 1)
 
     if include_gui:
         from mnist_gui.bench.window import gui_measurements
@@ -106,6 +112,12 @@ def format_table(r: dict) -> str:
     rows.append(("7. peak RSS, whole training process", f"{r['peak_rss_mb']:.0f} MB", "target <= 350 MB"))
     rows.append(("8. augmentation, one batch of 128", f"median {r['augment_ms']['median']:.2f} ms, "
                  f"best {r['augment_ms']['best']:.2f} ms", ""))
+    rows.append(("9. canvas rasterizer, 400 px, 22 px pen", f"one segment {r['strokes_ms']['segment_ms']:.3f} ms "
+                 f"(median), 30 strokes re-rendered {r['strokes_ms']['render_ms']:.1f} ms", ""))
+    if "library" in r:
+        from mnist_gui.bench.library import describe
+
+        rows.append(("10. library: list the runs", describe(r["library"]), "target < 1 s for 500"))
     w0 = max(len(a) for a, _, _ in rows)
     w1 = max(len(b) for _, b, _ in rows)
     return "\n".join(f"| {a:<{w0}} | {b:<{w1}} | {c} |" for a, b, c in rows)

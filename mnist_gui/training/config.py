@@ -24,6 +24,9 @@ from mnist_gui.nn import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES
 NORMALIZATIONS = ("unit", "standard")
 #: Refuse runs whose memory estimate (:meth:`TrainingConfig.estimated_bytes`) exceeds this.
 MAX_TRAINING_BYTES = 8 * 1024**3
+#: The pen-drawn sets a run may hold (imaging.pen_sets: 5 renderings of 5,994 training digits, 3,600
+#: scribbles, 1,500 measuring digits, uint8), rounded up; counted whether or not the run mixes them in.
+_PEN_SETS_BYTES = 28 * 1024**2
 #: Float32 copies of the parameter vector an optimizer keeps (besides one scratch vector).
 _OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "nesterov": 1, "rmsprop": 1, "adam": 2}
 
@@ -66,22 +69,47 @@ class Bound:
         return value
 
 
-#: Every numeric setting's limits. ``epochs`` is capped because a longer run cannot finish in a
-#: lifetime of a laptop's CPU; the rest are bounded by what the maths allows.
+#: Every numeric setting's limits, and what it does in a sentence a learner can act on (the panel's
+#: tooltips and the CLI's help use these words too). The upper ends are where a run stops making sense:
+#: a learning rate above 10 diverges with every optimizer we have, a seed is 32 bits, a longer run than
+#: 100,000 epochs would not finish on a laptop's CPU in a lifetime.
 BOUNDS: dict[str, Bound] = {
-    "lr": Bound("the learning rate", float, 0.0, low_open=True, hint="Step size, e.g. 0.001."),
-    "batch_size": Bound("the batch size", int, 0, hint="Images per step; 0 = full-batch gradient descent."),
-    "epochs": Bound("epochs", int, 1, 100_000, hint="Passes over the training images."),
+    "lr": Bound("the learning rate", float, 0.0, 10.0, low_open=True,
+                hint="How big a step each batch takes downhill. Too small: slow learning; too large: the loss "
+                     "jumps about or explodes. Typical: 0.001-0.003 for Adam and RMSProp, 0.01-0.1 for SGD."),
+    "batch_size": Bound("the batch size", int, 0, 1_000_000,
+                        hint="Images per step. Small batches (32-128) take many noisy steps and learn fast on a "
+                             "CPU; 0 means the whole training set at once (full-batch gradient descent)."),
+    "epochs": Bound("epochs", int, 1, 100_000,
+                    hint="Passes over the training images. More passes learn more until the validation curve "
+                         "stops improving (then they only memorize). Typical: 5-30."),
     # L2 = 1 already pulls every weight back as hard as the loss pushes it; far larger values
     # overflow float32 in the first step (1e308 did, blaming the learning rate).
-    "l2": Bound("L2 weight decay", float, 0.0, 1.0, hint="Weight decay on the weights (0 = off), at most 1."),
+    "l2": Bound("L2 weight decay", float, 0.0, 1.0,
+                hint="Pulls every weight a little towards zero at each step, so no weight grows huge: "
+                     "a guard against memorizing. 0 = off; typical 1e-5-1e-3; at most 1."),
     "dropout": Bound("dropout", float, 0.0, 1.0, high_open=True,
-                     hint="Fraction of hidden units dropped while training, in [0, 1)."),
-    "momentum": Bound("momentum", float, 0.0, 1.0, high_open=True, hint="Momentum coefficient, in [0, 1)."),
-    "val_size": Bound("the validation size", int, 0, hint="Validation images taken from the training set."),
+                     hint="While training, switch off this fraction of hidden units at random in every step, "
+                          "so the network cannot lean on any single unit. 0 = off; typical 0.1-0.5 for big layers."),
+    "momentum": Bound("momentum", float, 0.0, 1.0, high_open=True,
+                      hint="How much of the previous step carries into the next (momentum and Nesterov only), "
+                           "in [0, 1); typical 0.9."),
+    "val_size": Bound("the validation size", int, 0,
+                      hint="Images held out of training to measure progress honestly (the validation curves)."),
     "limit": Bound("the number of training images (limit)", int, 1,
-                   hint="Use only the first N training images (blank = all)."),
-    "seed": Bound("the seed", int, 0, hint="Random seed: same seed, same run."),
+                   hint="Train on only the first N training images (blank = all): faster, and a way to see "
+                        "how much more data helps."),
+    "pen_digits": Bound("the share of pen-drawn digits", float, 0.0, 0.5,
+                        hint="The share of every batch taken by real pen-drawn digits (24 writers, each digit "
+                             "also re-drawn in 4 pen styles) instead of MNIST images: a network that has seen "
+                             "people's pen strokes reads drawings far better. 0 = off; 0.25 in the presets."),
+    "scribbles": Bound("the share of scribbles", float, 0.0, 0.5,
+                       hint="The share of every batch taken by non-digit scribbles, trained toward 'no digit "
+                            "in particular': the model then learns to say when a drawing is not a digit. "
+                            "0 = off; 0.05 in the presets."),
+    "seed": Bound("the seed", int, 0, 2**32 - 1,
+                  hint="Starts the random numbers (initial weights, shuffling, dropout, augmentation): "
+                       "the same seed and settings give the same run, to the last digit."),
 }
 
 
@@ -105,6 +133,8 @@ class TrainingConfig:
     val_size: int = 5000
     limit: int | None = None         # use only the first N training images (after the split)
     augment: bool = False
+    pen_digits: float = 0.0          # share of each batch: real pen-drawn digits (training writers)
+    scribbles: float = 0.0           # share of each batch: non-digit scribbles (uniform target)
     preset: str | None = None
 
     @property
@@ -127,20 +157,33 @@ class TrainingConfig:
           buffers), for a batch and the last, shorter batch; and forward only for two evaluation
           chunks (validation, test), whose rows :func:`~mnist_gui.model.limits.inference_rows` bounds.
         * The data: the training images twice (loaded, then the split's copy), the validation and test
-          images, and for full-batch descent the whole set encoded as float32.
+          images, the pen-drawn sets, and for full-batch descent the whole set encoded as float32.
         """
+        return self._parameter_bytes() + self._activation_bytes(n_train) + self._data_bytes(n_train)
+
+    def _rows(self, n_train: int | None) -> tuple[int, int]:
+        """(images in the dataset, images trained on)."""
         n = 60_000 if n_train is None else max(int(n_train), 1)
         rows = max(1, n - int(self.val_size)) if self.limit is None else max(1, min(int(self.limit), n))
-        params = self.n_params * 4 * (3 + 1 + 1 + (1 if self.l2 else 0) + _OPTIMIZER_STATE.get(self.optimizer, 2)
-                                      + 4 + 2)
+        return n, rows
+
+    def _parameter_bytes(self) -> int:
+        return self.n_params * 4 * (3 + 1 + 1 + (1 if self.l2 else 0) + _OPTIMIZER_STATE.get(self.optimizer, 2)
+                                    + 4 + 2)
+
+    def _activation_bytes(self, n_train: int | None) -> int:
+        _, rows = self._rows(n_train)
         batch = min(int(self.batch_size) or rows, rows)
         batch_rows = batch + rows % batch                  # a batch, and the last, shorter one
         per_row_train = _row_bytes(self.sizes, self.dropout) + (_AUGMENT_ROW if self.augment else 0)
-        activations = batch_rows * per_row_train + 2 * inference_rows(self.sizes) * inference_row_bytes(self.sizes)
-        data = n * PIXELS * 2 + 20_000 * PIXELS
+        return batch_rows * per_row_train + 2 * inference_rows(self.sizes) * inference_row_bytes(self.sizes)
+
+    def _data_bytes(self, n_train: int | None) -> int:
+        n, rows = self._rows(n_train)
+        data = n * PIXELS * 2 + 20_000 * PIXELS + _PEN_SETS_BYTES
         if not self.batch_size and not self.augment:
             data += rows * PIXELS * 4
-        return params + activations + data
+        return data
 
     def validate(self, n_train: int | None = None) -> None:
         """Raise :class:`ConfigError` for the first invalid setting, before any work starts."""
@@ -156,18 +199,32 @@ class TrainingConfig:
                 problem = bound.problem(value)
                 if problem:
                     raise ConfigError(problem, field)
+        if (self.pen_digits or self.scribbles) and self.batch_size == 0:
+            raise ConfigError("pen-drawn digits and scribbles mix into mini-batches: choose a batch size "
+                              "(e.g. 128) instead of full-batch descent, or turn them off", "batch_size")
+        if self.pen_digits + self.scribbles > 0.5:
+            raise ConfigError("pen-drawn digits and scribbles together may take at most half of each batch",
+                              "pen_digits")
         if n_train is not None and self.val_size >= n_train:
             raise ConfigError(f"the validation size {self.val_size:,} leaves no training images: the dataset "
                               f"has only {n_train:,} (at least {self.val_size + 1:,} are needed)", "val_size")
+        if n_train is not None and self.limit is not None and self.limit > n_train - self.val_size:
+            raise ConfigError(f"the number of training images (limit) is {_show(self.limit)}, but the dataset has "
+                              f"only {n_train - self.val_size:,} after the validation split", "limit")
         problem = architecture_problem(self.sizes)   # the limit model files obey too
         if problem:
             raise ConfigError(problem, "hidden")
         need = self.estimated_bytes(n_train)
         if need > MAX_TRAINING_BYTES:
-            field = "batch_size" if self.batch_size == 0 or self.batch_size > 4096 else "hidden"
+            limit = f"limit {MAX_TRAINING_BYTES / 1024**3:.0f} GiB"
+            if self._activation_bytes(n_train) > self._parameter_bytes():   # the batch is what is too big
+                batch = "full-batch training" if self.batch_size == 0 else \
+                    f"a batch of {_show(self.batch_size)} images"
+                raise ConfigError(f"batch size too large: {batch} would need about {_approx(need, 1024**3)} GiB "
+                                  f"of memory to train ({limit}); use a smaller batch", "batch_size")
             raise ConfigError(
-                f"this run would need about {_approx(need, 1024**3)} GiB of memory to train (limit "
-                f"{MAX_TRAINING_BYTES / 1024**3:.0f} GiB); use smaller hidden layers or batches", field)
+                f"network too large: {_approx(self.n_params)} parameters would need about "
+                f"{_approx(need, 1024**3)} GiB of memory to train ({limit}); use smaller hidden layers", "hidden")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
