@@ -85,7 +85,7 @@ def test_list_presets(capsys):
     (["train", "--batch-size", "0", "--epochs", "0"], "epochs"),
     (["train", "--preset", "nope"], "unknown preset"),
     (["train", "--hidden", "100000,100000,100000"], "parameters"),
-    (["train", "--hidden", "4000,4000", "--batch-size", "0"], "GiB"),
+    (["train", "--hidden", "4000,4000", "--batch-size", "0", "--pen-digits", "0", "--scribbles", "0"], "GiB"),
     (["train", "--data", "/nonexistent/folder", *FAST_ARGS], "nonexistent"),
     (["train", *FAST_ARGS, "--out", "/nonexistent/dir/m.npz"], "does not exist"),
     (["evaluate", "/nonexistent.npz"], "no such file"),

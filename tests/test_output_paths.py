@@ -227,16 +227,23 @@ def test_the_window_refuses_the_same_targets_and_never_blocks(qtbot, tmp_path):
     window.show()
     qtbot.waitExposed(window)
     window.set_model(small_model(), "small")
+    from mnist_gui.ui.imagefile import array_image, save_png
+
+    digit = np.zeros((28, 28), np.uint8)
+    digit[6:22, 12:16] = 255   # a "1", so the network has an input to export
+    save_png(array_image(digit), tmp_path / "one.png")
+    assert window.classify_image(str(tmp_path / "one.png")) and window.input_image() is not None
     rng = random.Random("outputs-window")
     servers: list = []
     try:
         for case, kind in enumerate(["fifo", "folder", "device", "socket", "missing-folder", "link-to-file", "new"]):
-            for action in (window.save_model_as, window.export_drawing):
+            for action in (window.save_model_as, window.export_drawing, window.export_input):
                 path, expect = make_target(tmp_path, kind, rng, servers)
                 ok = action(str(path))
                 assert ok == (expect != "refused"), (kind, action.__name__)
                 if not ok:
-                    assert window.last_error[0] in ("Cannot save model", "Cannot export drawing")
+                    assert window.last_error[0] in ("Cannot save model", "Cannot export the drawing",
+                                                    "Cannot export the network input (28x28)")
                 if kind == "fifo":
                     assert stat.S_ISFIFO(os.lstat(path).st_mode)
                 if kind == "link-to-file":

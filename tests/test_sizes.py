@@ -119,20 +119,24 @@ def test_the_largest_allowed_network_loads(tmp_path):
 
 
 def test_the_window_loads_its_remembered_model_in_the_background(qtbot, tmp_path):
-    """A remembered model (here a real 12-million-parameter one) is loaded off the GUI thread: the
-    window is built without it, shows that it is loading, and gets it from the loader's thread."""
+    """The library's current model, when its file is large (here a real 12-million-parameter one), is
+    loaded off the GUI thread: the window is built without it, shows that it is loading, and gets it
+    from the loader's thread."""
     import threading
 
     from mnist_gui.app import MainWindow
     from mnist_gui.model import Model, Normalization
     from mnist_gui.model.file import save_model
     from mnist_gui.nn import build_mlp
+    from mnist_gui.state.datadir import data_dir
+    from mnist_gui.state.library import RunLibrary
     from mnist_gui.ui import model_loader
-    from mnist_gui.ui.settings import Settings
 
     big = tmp_path / "big.npz"
     save_model(Model(build_mlp((784, 15000, 10), init="zeros"), Normalization.unit(), {}), big)
-    Settings().last_model = str(big)
+    library = RunLibrary(data_dir())
+    record, _ = library.import_model(big)
+    library.set_current(record.id)
     loading_threads = []
     real_load = model_loader.load_model
 
@@ -144,13 +148,38 @@ def test_the_window_loads_its_remembered_model_in_the_background(qtbot, tmp_path
     try:
         window = MainWindow(model_path=None)
         qtbot.addWidget(window)
-        assert window.model is None and "Loading model big.npz" in window.model_label.text()
+        assert window.model is None and "Loading model big" in window.model_label.text()
         qtbot.waitUntil(lambda: window.model is not None, timeout=20000)
     finally:
         model_loader.load_model = real_load
-    assert window.model.sizes == (784, 15000, 10) and window.model_source == "big.npz"
+    assert window.model.sizes == (784, 15000, 10) and window.model_source == "big"
+    assert window.model_slots.current_id == record.id
     assert loading_threads and loading_threads[0] is not threading.main_thread()
     outcomes["window", "ok"] += 1
+
+
+def test_a_large_start_up_model_that_fails_to_load_falls_back_to_the_shipped_one(qtbot, tmp_path):
+    """The current model's file damaged after it was recorded: a warning, and the shipped model."""
+    from mnist_gui.app import MainWindow
+    from mnist_gui.model import Model, Normalization
+    from mnist_gui.model.file import save_model
+    from mnist_gui.nn import build_mlp
+    from mnist_gui.state.datadir import data_dir
+    from mnist_gui.state.library import SHIPPED_ID, RunLibrary
+
+    big = tmp_path / "big.npz"
+    save_model(Model(build_mlp((784, 6000, 10), init="zeros"), Normalization.unit(), {}), big)
+    library = RunLibrary(data_dir())
+    record, _ = library.import_model(big)
+    library.set_current(record.id)
+    data = record.model_path.read_bytes()
+    record.model_path.write_bytes(data[: len(data) // 2] + b"\0" * (len(data) - len(data) // 2))
+    window = MainWindow(model_path=None)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: not window.model_loader.busy() and window.model is not None, timeout=20000)
+    assert window.model_slots.current_id == SHIPPED_ID
+    assert any("could not open big" in w for w in window.library_ui.warnings), window.library_ui.warnings
+    outcomes["window", "error"] += 1
 
 
 def test_opening_a_hostile_file_from_the_menu_reports_without_waiting(qtbot, tmp_path, monkeypatch):
