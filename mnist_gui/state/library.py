@@ -49,7 +49,7 @@ from typing import Callable
 
 from mnist_gui.atomic import atomic_write
 from mnist_gui.files import open_regular
-from mnist_gui.errors import LibraryError, ModelFileError
+from mnist_gui.errors import LibraryError, ModelFileError, display_name
 from mnist_gui.model import Model
 from mnist_gui.model.file import load_model, read_metadata, save_model
 from mnist_gui.resources_path import resource
@@ -490,9 +490,11 @@ class RunLibrary:
                 return record, False
         meta = model.metadata
         created = _now_iso()
-        partial = self._record_from_metadata(meta, "x", name or source.stem, "imported", source, None, sha, created)
+        # A file's name may hold anything (a newline, ESC, undecodable bytes): the run's name shows it escaped.
+        name = display_name(" ".join((name or source.stem).split()))[:MAX_NAME] or "imported"
+        partial = self._record_from_metadata(meta, "x", name, "imported", source, None, sha, created)
         fields = {k: v for k, v in partial.raw.items() if k not in ("format", "id")}
-        fields["reason"] = f"imported from {source}"
+        fields["reason"] = f"imported from {display_name(source)}"
         fields["finished"] = created
         curves = RunCurves.from_history(meta.get("history"), model.test_accuracy)
         record = self._add(fields, lambda target: self._copy(source, target, sha), curves)
@@ -517,7 +519,7 @@ class RunLibrary:
                     digest.update(block)
                     fh.write(block)
             if digest.hexdigest() != sha:
-                raise LibraryError(f"{source} changed while it was imported; try again")
+                raise LibraryError(f"{display_name(source)} changed while it was imported; try again")
         atomic_write(target, write)
 
     def _add(self, fields: dict, write_model: Callable[[Path], None], curves: RunCurves | None) -> RunRecord:
@@ -557,7 +559,7 @@ class RunLibrary:
 
     # -- changing runs --------------------------------------------------------------------------
     def rename(self, run_id: str, name: str) -> RunRecord:
-        name = " ".join(str(name).split())[:MAX_NAME]
+        name = display_name(" ".join(str(name).split()))[:MAX_NAME]
         if not name:
             raise LibraryError("a run's name cannot be empty")
         return self._rewrite(run_id, {"name": name}, "rename the run")

@@ -20,7 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
 
-from mnist_gui.errors import ConfigError, LibraryError, ModelFileError
+from mnist_gui.errors import ConfigError, LibraryError, ModelFileError, display_name
 from mnist_gui.state.compare import write_metrics
 from mnist_gui.state.library import SHIPPED_ID, RunLibrary, RunRecord
 from mnist_gui.training.continuation import continue_config, history_of
@@ -160,7 +160,7 @@ class ModelsController(QObject):
             if self.library.current_id() is None:
                 self.library.set_current(record.id)
         except (ModelFileError, LibraryError) as exc:
-            self._warn(f"could not bring {path} into the library: {exc}")
+            self._warn(f"could not bring {display_name(path)} into the library: {exc}")
 
     def choose(self, run_id: str, quiet: bool = False, remember: bool = True, model=None) -> bool:
         """Make a run the current model: its model predicts, its curves are plotted, and the library
@@ -204,7 +204,7 @@ class ModelsController(QObject):
             return False
         if not self.choose(record.id):
             return False
-        self.window.statusBar().showMessage(f"{Path(path).name}: " + ("added to the library" if new else
+        self.window.statusBar().showMessage(f"{display_name(Path(path).name)}: " + ("added to the library" if new else
                                             f"already in the library as {record.name!r}"), 8000)
         return True
 
@@ -395,18 +395,18 @@ class ModelsController(QObject):
         try:
             fmt = write_metrics(path, [(r, self._curves(r.id)) for r in records])
         except OSError as exc:
-            self.window.show_error("Cannot export metrics", f"{path}: {exc.strerror or exc}")
+            self.window.show_error("Cannot export metrics", f"{display_name(path)}: {exc.strerror or exc}")
             return False
-        self.window.statusBar().showMessage(f"wrote the metrics of {len(records)} run(s) to {path} ({fmt})", 8000)
+        self.window.statusBar().showMessage(f"wrote the metrics of {len(records)} run(s) to {display_name(path)} ({fmt})", 8000)
         return True
 
     def export_plot(self, which: str, fmt: str, path: str) -> bool:
         try:
             export_plot(self.window.plots, which, fmt, path)
         except OSError as exc:
-            self.window.show_error("Cannot export the plot", f"{path}: {exc.strerror or exc}")
+            self.window.show_error("Cannot export the plot", f"{display_name(path)}: {exc.strerror or exc}")
             return False
-        self.window.statusBar().showMessage(f"wrote the {which} plot to {path}", 8000)
+        self.window.statusBar().showMessage(f"wrote the {which} plot to {display_name(path)}", 8000)
         return True
 
     def continue_training(self, epochs: int) -> bool:
