@@ -14,6 +14,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 
 from mnist_gui.training import TrainingConfig
 
@@ -59,15 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also the large configurations (a few minutes)")
     args = parser.parse_args(argv)
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "2"))
-    base_kb = int(subprocess.run([sys.executable, "-c", BASELINE], env=env, check=True, capture_output=True,
-                                 text=True).stdout)
-    rows = []
-    for label, options in FULL if args.full else QUICK:
-        config = config_of(options)
-        estimate = config.estimated_bytes() / 2**20
-        peak = child_peak_mb(options, env)
-        rows.append((label, config.n_params, estimate, peak, peak - base_kb / 1024))
+    with tempfile.TemporaryDirectory() as library:   # every train is recorded: not in the user's library
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "2"),
+                   MNIST_GUI_DATA_DIR=library)
+        base_kb = int(subprocess.run([sys.executable, "-c", BASELINE], env=env, check=True, capture_output=True,
+                                     text=True).stdout)
+        rows = []
+        for label, options in FULL if args.full else QUICK:
+            config = config_of(options)
+            estimate = config.estimated_bytes() / 2**20
+            peak = child_peak_mb(options, env)
+            rows.append((label, config.n_params, estimate, peak, peak - base_kb / 1024))
     print(f"baseline (interpreter, NumPy, bundled MNIST loaded): {base_kb / 1024:.0f} MB")
     print(f"{'configuration':44} {'params':>11} {'estimate':>9} {'peak RSS':>9} {'peak - baseline':>16}  ratio")
     for label, params, estimate, peak, over in rows:
