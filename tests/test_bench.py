@@ -13,10 +13,11 @@ def test_quick_benchmark_prints_every_section(tmp_path):
                           text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = proc.stdout
-    for label in ("GEMM ceiling", "engine 784-256-128-10", "fast preset", "time to 98.0%", "event-loop lateness",
+    for label in ("reference loop", "GEMM ceiling", "engine 784-256-128-10", "fast preset", "time to 98.0%", "event-loop lateness",
                   "GUI training throughput", "draw -> prediction", "start-up", "peak RSS", "augmentation", "canvas rasterizer"):
         assert label in table, label
     r = json.loads(out.read_text())
+    assert r["reference_epoch"]["seconds"] > 0 and r["reference_epoch"]["images"] == 9000
     assert r["gemm_gflops"] > 0 and r["engine_fast"]["samples_per_second"] > 0
     assert 0 < r["lateness_ms"]["p50"] <= r["lateness_ms"]["p99"] <= r["lateness_ms"]["max"] or \
         r["lateness_ms"]["p50"] == 0
@@ -33,3 +34,18 @@ def test_quick_benchmark_prints_every_section(tmp_path):
     assert r["draw_to_prediction_ms"]["median"] > 0 and r["startup_seconds"] > 0 and r["peak_rss_mb"] > 50
     assert 0 < r["augment_ms"]["best"] <= r["augment_ms"]["median"]
     assert r["strokes_ms"]["segment_ms"] > 0 and r["strokes_ms"]["render_ms"] > 0
+
+
+def test_reference_loop_learns():
+    """The loop the engine is measured against is a real training loop: its loss falls well below chance."""
+    import numpy as np
+
+    from mnist_gui.bench.reference import reference_epoch_seconds
+    from mnist_gui.data import load_mnist
+
+    data = load_mnist(None)
+    x = data.train_images[:3000].astype(np.float32) / 255.0
+    losses: list = []
+    seconds = reference_epoch_seconds(x, data.train_labels[:3000], epochs=3, losses=losses)
+    assert seconds > 0 and len(losses) == 3
+    assert losses[0] < np.log(10) and losses[2] < 0.5 * losses[0]
