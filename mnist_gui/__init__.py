@@ -6,8 +6,10 @@ the ones inside functions); nothing above ``ui`` imports Qt, and a test imports 
 modules with PySide6 made unimportable:
 
 =================  ===================================================================================
-``digits``,        the shape of the problem (28x28, 10 classes); the error types; atomic file writes;
-``errors``,        numbers as people read them; where the shipped resources are
+``digits``,        the shape of the problem (28x28, 10 classes); the error types (and how a message
+``errors``,        shows a file name); opening untrusted files (regular files only, never blocking);
+``files``,         atomic file writes (and what a target may be); numbers as people read them; Ctrl-C
+``interrupts``,    held while the program starts; where the shipped resources are
 ``atomic``,
 ``formatting``,
 ``resources_path``
@@ -17,7 +19,8 @@ modules with PySide6 made unimportable:
 ``imaging``        drawings and digit images: preprocessing, augmentation, morphology
 ``training``       configurations and their limits, the training loop and its events, the presets
 ``state``          what the application knows that is not Qt: the library of runs (in the user's data
-                   folder), which model is current, live, displayed, and the rule for a finished run
+                   folder), which model is current, live, displayed, and the rule for a finished run;
+                   the settings file (read without QSettings, every bad value its default)
 ``jobs``           background work as plain Python (load a dataset, train and record the run),
                    reporting immutable payloads
 ``ui``             the Qt layer: widgets (one per file), the job runner (a QThread), the settings file,
@@ -31,4 +34,31 @@ Data flows one way: files -> ``data`` -> ``training`` (using ``nn``) -> ``jobs``
 ``mnist_gui.app`` re-exports :class:`~mnist_gui.ui.app.MainWindow` (the automation contract's path).
 """
 
+# Hold Ctrl-C from the first statement on when ``python -m mnist_gui`` is starting (mnist_gui.interrupts
+# explains why); released at once for any other import. Plain statements, no import to look up first:
+# every bytecode before the block is a moment an interrupt could still escape as a traceback.
+import _signal  # noqa: E402  (the interpreter's built-in module: nothing to find on disk)
+
+if hasattr(_signal, "pthread_sigmask"):
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})
+
+
 __version__ = "0.1.0"
+
+
+def _launching() -> bool:
+    """Whether runpy is importing this package on its way to running ``mnist_gui.__main__``."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.endswith(("runpy.py", "<frozen runpy>")) and frame.f_locals.get("mod_name") == __name__ \
+                and code.co_name in ("_run_module_as_main", "run_module"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+if hasattr(_signal, "pthread_sigmask") and not _launching():
+    _signal.pthread_sigmask(_signal.SIG_UNBLOCK, {_signal.SIGINT})

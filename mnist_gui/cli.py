@@ -5,8 +5,11 @@ without Qt: :mod:`mnist_gui.state.datadir`); ``evaluate`` and ``predict`` use th
 no model is given, and say which.
 
 Exit codes: 0 success; 2 bad input or usage (one ``error: ...`` line on stderr, no traceback);
-130 when interrupted with Ctrl-C. With ``--json`` the last line of stdout is one JSON object
-(``runs --json``: a JSON list).
+130 when interrupted with Ctrl-C. With ``--json`` the last line of stdout is one JSON object (never
+holding NaN or Infinity, which are not JSON). Whatever the environment does to us, the one line
+holds: an output that cannot be written (a full disk, ``/dev/full``) is an error line, an encoding
+that cannot show a file name (``PYTHONIOENCODING=ascii``) gets escapes instead of a traceback, and
+running out of memory is an error line too. ``runs --json`` prints a JSON list.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Sequence
 
-from mnist_gui.errors import ConfigError, ImageError, MnistGuiError
+from mnist_gui.errors import ConfigError, ImageError, MnistGuiError, ModelFileError, PredictionError, display_name
+from mnist_gui.interrupts import hold, release
 
 
 class _Parser(argparse.ArgumentParser):
@@ -183,7 +187,7 @@ def _find_model(library, text: str | None):
         raise LibraryError(f"no current model: the library ({library.folder}) is empty and the shipped model is "
                            "missing; give a model file")
     if record is None:
-        raise ModelFileError(f"{text}: no such file, and no run of that id or name in the library")
+        raise ModelFileError(f"{display_name(text)}: no such file, and no run of that id or name in the library")
     return library.load_model(record.id), f"{record.name} ({record.id})", record
 
 
@@ -232,9 +236,7 @@ def cmd_train(args: argparse.Namespace) -> int:
               file=log)
     out = args.out
     if out:
-        folder = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(folder):
-            raise ConfigError(f"cannot save to {out}: folder {folder} does not exist")
+        _check_output(out)   # before training: a run that cannot be saved is refused, not lost at the end
     t0 = time.perf_counter()
     data = load_mnist(args.data)
     print(f"data: {data.source} ({data.train_images.shape[0]} train, {data.test_images.shape[0]} test) "
@@ -251,24 +253,40 @@ def cmd_train(args: argparse.Namespace) -> int:
     parent_curves = library.curves(parent.id) if parent is not None else None
     curves = parent_curves.continued() if parent_curves is not None else RunCurves()
     finished = drive(session.run(), lambda ev: (curves.add(ev), progress.show(ev)))
-    pen = "" if finished.pen_drawn_accuracy is None else f", pen-drawn {finished.pen_drawn_accuracy:.4f}"
-    print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f}{pen} "
-          f"({finished.train_seconds:.1f}s training, {finished.samples_per_second:,.0f} img/s)", file=log)
-    if out:
+    diverged = finished.status == "diverged"
+    if not diverged:
+        pen = "" if finished.pen_drawn_accuracy is None else f", pen-drawn {finished.pen_drawn_accuracy:.4f}"
+        print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f}{pen} "
+              f"({finished.train_seconds:.1f}s training, {finished.samples_per_second:,.0f} img/s)", file=log)
+    if out and not diverged:   # a diverged run is not written over the user's file
         save_model(session.model, out)
-        print(f"saved {out}", file=log)
+        print(f"saved {display_name(out)}", file=log)
     record, current = _record_run(library, session, finished, config, data, curves, started, parent, args.name,
                                   current_before, out, log)
     if args.json:
-        summary = {"preset": config.preset, **finished.metrics(), "out": out, "config": config.to_dict(),
-                   "total_seconds": time.perf_counter() - t0,
-                   "run_id": None if record is None else record.id,
-                   "run_folder": None if record is None else str(record.folder), "current": current,
-                   "epochs_total": session.epoch_offset + finished.epochs_completed,
-                   "parent": None if parent is None else parent.id}
-        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                          for k, v in summary.items()}))
-    return 0 if finished.status != "diverged" else 2
+        _print_json({"preset": config.preset, **finished.metrics(), "out": None if diverged else out,
+                     "config": config.to_dict(), "total_seconds": time.perf_counter() - t0,
+                     "run_id": None if record is None else record.id,
+                     "run_folder": None if record is None else str(record.folder), "current": current,
+                     "epochs_total": session.epoch_offset + finished.epochs_completed,
+                     "parent": None if parent is None else parent.id})
+    if diverged:
+        raise TrainingDiverged(finished.reason + (f"; {display_name(out)} was not written" if out else ""))
+    return 0
+
+
+class TrainingDiverged(MnistGuiError):
+    """A run ended because its loss exploded (the reason says which setting is to blame)."""
+
+
+def _check_output(out: str) -> None:
+    """Refuse an output path that could not be written (see :func:`mnist_gui.atomic.writable_target`)."""
+    from mnist_gui.atomic import writable_target
+
+    try:
+        writable_target(out, probe=True)
+    except OSError as exc:
+        raise ModelFileError(f"cannot save to {display_name(out)}: {exc.strerror or exc}") from None
 
 
 def _record_run(library, session, finished, config, data, curves, started, parent, name, current_before, out, log):
@@ -337,18 +355,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         sys.stderr.write(f"using {_describe_choice(record, args.model)}\n")
     data = load_mnist(args.data)
     labels = data.test_labels.astype(np.intp)
-    loss, acc = evaluate(model, data.test_images, labels)
-    predicted = model.predict(data.test_images)
+    with np.errstate(all="ignore"):
+        loss, acc = evaluate(model, data.test_images, labels)
+    try:
+        predicted = model.predict(data.test_images)
+    except PredictionError as exc:
+        raise PredictionError(f"{display_name(shown)} on the test images: {exc}") from None
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     per_class = [float(confusion[d, d] / max(1, confusion[d].sum())) for d in range(10)]
-    pen = pen_drawn_report(model)
+    try:
+        pen = pen_drawn_report(model)
+    except PredictionError as exc:
+        raise PredictionError(f"{display_name(shown)} on the pen-drawn digits: {exc}") from None
     if args.json:
-        print(json.dumps({"test_accuracy": acc, "test_loss": loss, "per_class": per_class,
-                          "confusion": confusion.tolist(), "model": shown, "data": data.source,
-                          "model_id": None if record is None else record.id, **pen}))
+        _print_json({"test_accuracy": acc, "test_loss": loss, "per_class": per_class,
+                     "confusion": confusion.tolist(), "model": shown, "data": data.source,
+                     "model_id": None if record is None else record.id, **pen})
         return 0
-    print(f"model: {shown} ({model.describe()})\ndata: {data.source}")
+    print(f"model: {display_name(shown)} ({model.describe()})\ndata: {data.source}")
     print(f"test accuracy {acc:.4f} (loss {loss:.4f}) on {labels.size} images")
     print("per class: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(per_class)))
     print(f"pen-drawn accuracy {pen['pen_drawn_accuracy']:.4f} on {pen['pen_drawn_n']} real pen-drawn digits by "
@@ -372,7 +397,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     given = args.inputs[0] if len(args.inputs) > 1 and _is_model_argument(library, args.inputs[0]) else None
     images = args.inputs[1:] if given is not None else args.inputs
     if given is None and args.inputs[0].lower().endswith(".npz"):
-        raise ImageError(f"{args.inputs[0]}: a model file, but no image was given after it")
+        raise ImageError(f"{display_name(args.inputs[0])}: a model file, but no image was given after it")
     model, shown, record = _find_model(library, given)
     if record is not None:
         sys.stderr.write(f"using {_describe_choice(record, given)}\n")
@@ -384,40 +409,110 @@ def cmd_predict(args: argparse.Namespace) -> int:
             results.append({"image": path, "digit": None, "probabilities": None, "not_a_digit": None,
                             "model": shown})
             continue
-        reading = model.read_one(x)   # the window's own reading: the same numbers, the same verdict
+        try:
+            reading = model.read_one(x)   # the window's own reading: the same numbers, the same verdict
+        except PredictionError as exc:
+            raise PredictionError(f"{display_name(shown)} on {display_name(path)}: {exc}") from None
         probs = reading.probabilities
         results.append({"image": path, "digit": int(np.argmax(probs)), "probabilities": [float(p) for p in probs],
                         "not_a_digit": reading.not_a_digit, "model": shown})
     if args.json:
-        print(json.dumps(results if len(results) > 1 else results[0]))
+        _print_json(results if len(results) > 1 else results[0])
         return 0
     for r in results:
         if r["digit"] is None:
-            print(f"{r['image']}: no ink found (blank image)")
+            print(f"{display_name(r['image'])}: no ink found (blank image)")
         else:
             probs = "  ".join(f"{d}:{p:.3f}" for d, p in enumerate(r["probabilities"]))
             answer = f"{r['digit']} ({percent(r['probabilities'][r['digit']])})"
             if r["not_a_digit"]:
                 answer = f"does not look like a digit (closest: {answer})"
-            print(f"{r['image']}: {answer}  {probs}")
+            print(f"{display_name(r['image'])}: {answer}  {probs}")
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        # Inside the try: building the parser imports NumPy, long enough for a Ctrl-C to land in it.
-        args = build_parser().parse_args(argv)
-        if args.command is None:
-            from mnist_gui.ui.app import run_app
+def _finite(value):
+    """``value`` with every non-finite float replaced by None (NaN and Infinity are not JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
-            return run_app(model_path=args.model)
-        handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "runs": cmd_runs}[args.command]
-        return handler(args)
+
+def _print_json(value) -> None:
+    print(json.dumps(_finite(value), allow_nan=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    hold()   # Ctrl-C waits until the imports below are done (see mnist_gui.interrupts); the launchers hold it too
+    try:
+        try:
+            _tolerant_streams()
+            args = build_parser().parse_args(argv)   # imports NumPy and the engine
+            if args.command is None:
+                from mnist_gui.ui.app import run_app
+
+                release()
+                return run_app(model_path=args.model)
+            if args.command == "predict":
+                import mnist_gui.ui.imagefile  # noqa: F401  (PySide6: a C extension, imported while held)
+            handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
+                       "runs": cmd_runs}[args.command]
+            release()
+            code = handler(args)
+            sys.stdout.flush()   # here, not at exit: a full disk is an error line, not a traceback
+            return code
+        finally:
+            release()   # an interrupt held until now is raised here, inside the outer try
     except MnistGuiError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
+        return _error(str(exc))
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        _write_stderr("interrupted\n")
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 1
+    except MemoryError:
+        return _error("not enough memory for this; use a smaller network, batch or dataset")
+    except OSError as exc:   # the output cannot be written (ENOSPC on /dev/full, EIO): say so once
+        _silence_stdout()
+        return _error(f"cannot write the output: {exc.strerror or exc}")
+
+
+def _error(message: str) -> int:
+    """The one ``error: ...`` line (a message spanning lines is joined into one) and exit code 2."""
+    one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    _write_stderr(f"error: {one_line}\n")
+    return 2
+
+
+def _write_stderr(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):   # no usable stderr: nothing more can be said
+        pass
+
+
+def _tolerant_streams() -> None:
+    """Characters the terminal's encoding cannot show (a file name in PYTHONIOENCODING=ascii, an
+    undecodable byte kept as a lone surrogate) are written as escapes instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's own flush at exit does not fail a second time
+    (with an "Exception ignored" message) on the output that already failed."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

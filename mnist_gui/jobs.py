@@ -107,10 +107,13 @@ class LoadDataset(Job):
         self.path = path
         self.loaded = loaded
 
-    def load(self, report: Report) -> MnistData:
+    def load(self, report: Report, control: TrainingControl | None = None) -> MnistData:
+        """The dataset; ``control`` (default: this job's) can stop a long load between two pieces
+        of a file, for the Stop button or a window closing, instead of after it."""
         if self.loaded is not None:
             return self.loaded
-        data = datasets.load_mnist(self.path)
+        control = control or self.control
+        data = datasets.load_mnist(self.path, stop=lambda: control.stop_requested)
         report(DatasetLoaded(self.path, data))
         return data
 
@@ -165,7 +168,7 @@ class Train(Job):
         self.snapshots = snapshots
 
     def run(self, report: Report) -> None:
-        data = self.dataset.load(report)
+        data = self.dataset.load(report, self.control)
         if self.control.abandoned:
             return
         session = TrainingSession(self.config, data, self.control, progress_interval=self.progress_interval,

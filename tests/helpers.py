@@ -83,3 +83,53 @@ def threads_started_since(before: set) -> list:
     import threading
 
     return [t for t in threading.enumerate() if t not in before]
+
+
+def overflowing_model(rng, huge: float | None = None):
+    """A model built to overflow on real digits while staying finite on blank, full-ink and noise images
+    (issue 18): some hidden units see only a patch where digits have ink (positive weights there,
+    negative everywhere else, so full ink and noise switch them off), and their outgoing weights are
+    enormous. ``rng`` is a ``random.Random``; returns (model, patch mask of 784 booleans)."""
+    from mnist_gui.model import Model, Normalization
+    from mnist_gui.nn import build_mlp
+
+    depth = rng.randint(1, 3)
+    sizes = (784, *[rng.choice([4, 8, 16, 32]) for _ in range(depth)], 10)
+    net = build_mlp(sizes, activation=rng.choice(["relu", "leaky_relu", "relu", "tanh", "sigmoid"]),
+                    seed=rng.randrange(1000))
+    yy, xx = np.mgrid[:28, :28]
+    top, left = rng.randrange(6, 14), rng.randrange(6, 14)
+    patch = ((yy >= top) & (yy < top + rng.randrange(3, 9)) & (xx >= left) & (xx < left + rng.randrange(3, 9)))
+    patch = patch.reshape(784)
+    dense = net.dense_layers
+    first = dense[0].params
+    inside = rng.uniform(0.5, 3.0)
+    outside = inside * (patch.sum() / (~patch).sum()) * rng.uniform(3.0, 6.0)
+    units = rng.sample(range(sizes[1]), rng.randint(1, min(3, sizes[1])))
+    for j in units:
+        first["W"][:, j] = np.where(patch, inside, -outside).astype(np.float32)
+        first["b"][j] = -rng.uniform(0.0, 0.5)
+    scale = huge if huge is not None else rng.choice([1e36, 1e37, 3e38])
+    # Carry the trigger through the deeper layers with weights that keep it alive, then blow it up.
+    carried = units
+    for layer in dense[1:]:
+        w = layer.params["W"]
+        if layer is dense[-1]:
+            for j in carried:
+                w[j, :] = (np.sign(rng.random() - 0.5) or 1.0) * scale * np.array(
+                    [rng.choice([-1.0, 1.0]) for _ in range(w.shape[1])], np.float32)
+        else:
+            nxt = rng.randrange(w.shape[1])
+            w[:, nxt] = 0.0
+            for j in carried:
+                w[j, nxt] = rng.uniform(5.0, 50.0)
+            carried = [nxt]
+    normalization = Normalization.unit() if rng.random() < 0.6 else Normalization.standard()
+    return Model(net, normalization, {"test_accuracy": 0.5}), patch
+
+
+def patch_digit(patch: np.ndarray, rng) -> np.ndarray:
+    """A (28, 28) uint8 image with ink in ``patch`` (and a little around it), like a stroke of a digit."""
+    image = np.zeros(784, np.uint8)
+    image[patch] = rng.choice([255, 200, 128])
+    return image.reshape(28, 28)

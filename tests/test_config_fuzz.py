@@ -9,8 +9,9 @@ statement of the rules below, and the code must agree with it case by case:
   exit code 2 with exactly one ``error: ...`` line; never another exception;
 * valid -> no exception, and a small valid configuration really starts training (one batch), so
   "valid" means "will run", not just "passed the checks";
-* a network too large to train is refused up front, with its estimated size in the message, in
-  well under 10 ms and without allocating anything.
+* a network larger than the one limit model files obey too (20 million parameters) is refused up
+  front, saying so, and a run whose memory estimate exceeds 8 GiB with the estimate in the message,
+  in well under 10 ms and without allocating anything.
 
 ``batch_size == 0`` is valid: it means full-batch gradient descent (the ``tiny-gd`` preset uses it).
 """
@@ -40,7 +41,8 @@ from mnist_gui.training import TrainingConfig, TrainingSession
 CASES = 1000
 VALIDATE_SECONDS = 0.010
 GIB = 1024**3
-MEMORY_LIMIT = 8 * GIB         # documented: refuse networks whose training state needs more
+MEMORY_LIMIT = 8 * GIB         # documented: refuse runs whose memory estimate is larger
+MAX_PARAMS = 20_000_000        # documented: the one limit of training and model files alike
 MAX_EPOCHS = 100_000           # documented: the window and the command line cap epochs alike
 N_TRAIN = 300                  # the small random data set valid configurations are started on
 
@@ -50,14 +52,22 @@ def is_int(v) -> bool:
     return isinstance(v, (int, np.integer))
 
 
-def training_bytes(c: TrainingConfig, n_train: int | None = None) -> tuple[int, int]:
-    """(parameter bytes, activation bytes). Params, grads, optimizer state and scratch: 5 float32
-    copies of the parameters; plus six float32 activation buffers per unit for one batch (a full batch,
-    or a batch larger than the training set, is the training set: 60,000 images when unknown)."""
+def n_params(c: TrainingConfig) -> int:
     sizes = [784, *(int(h) for h in c.hidden), 10]
-    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    whole = 60000 if n_train is None else max(1, n_train - int(c.val_size))
-    return 4 * 5 * params, 4 * 6 * min(int(c.batch_size) or whole, whole) * sum(sizes)
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def training_bytes(c: TrainingConfig, n_train: int | None = None) -> int:
+    """A lower bound of what a run allocates, stated independently of the estimate: the weights,
+    their gradients, the rollback copy and the optimizer's scratch and state (4 bytes each), and one
+    float32 activation per unit for a batch (a full batch counts as the 55,000 images MNIST leaves,
+    or the limit's number)."""
+    sizes = [784, *(int(h) for h in c.hidden), 10]
+    state = {"sgd": 0, "momentum": 1, "nesterov": 1, "rmsprop": 1, "adam": 2}.get(c.optimizer, 0)
+    whole = 55000 if n_train is None else max(1, n_train - int(c.val_size))
+    images = min(whole, c.limit) if c.limit is not None else whole
+    rows = min(int(c.batch_size) or images, images)
+    return 4 * (4 + state) * n_params(c) + 4 * rows * sum(sizes)
 
 
 def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | None:
@@ -76,7 +86,7 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
         return "batch size"
     if not 1 <= c.epochs <= MAX_EPOCHS:
         return "epochs"
-    if not (math.isfinite(c.l2) and c.l2 >= 0):
+    if not (math.isfinite(c.l2) and 0 <= c.l2 <= 1):
         return "L2"
     if not 0 <= c.dropout < 1:
         return "dropout"
@@ -99,7 +109,9 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
         return "validation"
     if n_train is not None and c.limit is not None and c.limit > n_train - c.val_size:
         return "limit"
-    if sum(training_bytes(c, n_train)) > MEMORY_LIMIT:
+    if n_params(c) > MAX_PARAMS:
+        return "parameters"
+    if c.estimated_bytes(n_train) > MEMORY_LIMIT:
         return "GiB"
     return None
 
@@ -111,7 +123,7 @@ POOLS = {   # field: (valid values, invalid values)
                                                          math.inf, -math.inf]),
     "batch_size": ([0, 1, 32, 128, 299, 300, 60000, 1_000_000], [-1, -128, 1_000_001, 10**8]),
     "epochs": ([1, 2, 500, 100_000], [0, -1, -(10**9), 100_001, 10**12]),
-    "l2": ([0.0, 1e-4, 1.0, 1e300], [-1e-6, math.nan, math.inf, -math.inf]),
+    "l2": ([0.0, 1e-4, 1.0], [-1e-6, math.nan, math.inf, -math.inf, 1.0001, 1e300]),
     "dropout": ([0.0, 0.2, 0.5, 0.999999], [1.0, 1.5, -0.1, math.nan, math.inf]),
     "momentum": ([0.0, 0.9, 0.99], [1.0, -0.5, math.nan]),
     "val_size": ([0, 10, 100, 299], [-1, -5000]),
@@ -193,7 +205,7 @@ def test_validate_agrees_with_the_rules_and_valid_configs_really_start():
         c = random_config(rng, p_invalid=rng.choice([0.0, 0.03, 0.1, 0.3]))
         problem = judge(c, None, f"case {case}")
         tally["invalid" if problem else "valid"] += 1
-        if problem is None and expected_problem(c, N_TRAIN) is None and sum(training_bytes(c)) < 8 << 20:
+        if problem is None and expected_problem(c, N_TRAIN) is None and training_bytes(c) < 8 << 20:
             # "Valid" must mean "will run": build the session and train one batch.
             c = replace(c, epochs=min(c.epochs, 2))
             with np.errstate(all="ignore"):   # lr 10 is valid; it may diverge, which is reported
@@ -233,14 +245,16 @@ def test_enormous_layers_are_refused_up_front_with_the_estimated_size():
             problem = judge(c, None, f"enormous case {case}")
             peak = tracemalloc.get_traced_memory()[1] - base
             assert peak < 1 << 20, f"enormous case {case}: validate allocated {peak} bytes"
-            if problem == "GiB":
+            if problem in ("GiB", "parameters"):
                 with pytest.raises(ConfigError) as info:
                     c.validate()
                 message = str(info.value)
-                params, activations = training_bytes(c)
-                blamed = ("batch size too large", "batch_size") if activations > params else \
-                    ("network too large", "hidden")
-                assert blamed[0] in message and "GiB" in message and info.value.field == blamed[1], message
+                blamed = ("batch size too large", "batch_size") if c._activation_bytes(None) > c._parameter_bytes() \
+                    else ("network too large", "hidden")
+                if problem == "parameters":
+                    assert "network is too large" in message and info.value.field == "hidden", message
+                else:
+                    assert blamed[0] in message and "GiB" in message and info.value.field == blamed[1], message
                 assert len(message) < 300, f"unreadable message ({len(message)} chars): {message[:120]}..."
     finally:
         tracemalloc.stop()
@@ -332,9 +346,22 @@ def test_cli_parser_and_config_from_args(capsys):
     assert min(tally.values()) >= 100, tally
 
 
+def test_the_estimate_is_never_below_what_a_run_surely_allocates():
+    """The estimate decides which runs start: it must count at least the weights, gradients, rollback
+    copy, optimizer state and a batch's activations (the bench, python -m mnist_gui.bench.memory,
+    compares it with the peak RSS of real runs)."""
+    rng = random.Random("config-fuzz-estimate")
+    for case in range(CASES):
+        c = random_config(rng, p_invalid=0.0)
+        if expected_problem(c) is None or expected_problem(c) == "GiB":
+            assert c.estimated_bytes() >= training_bytes(c), (case, c)
+
+
 @pytest.mark.parametrize("args,message", [
     (["--seed", "-1"], "seed"),
-    (["--hidden", "1" * 400], "GiB"),
+    (["--hidden", "1" * 400], "parameters"),
+    (["--hidden", "260000"], "parameters"),
+    (["--hidden", "4000,4000", "--batch-size", "1000000", "--limit", "60000"], "GiB"),
     (["--batch-size", "9" * 400], "batch size"),
     (["--lr", "1e9"], "learning rate"),
     (["--seed", str(10**20)], "seed"),
@@ -343,7 +370,8 @@ def test_cli_parser_and_config_from_args(capsys):
 def test_cli_refuses_before_loading_anything(args, message):
     """End to end: exit 2, one error line, no traceback, and nothing done (no data loaded)."""
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *args, "--epochs", "1", "--limit", "100"],
+    defaults = [] if "--limit" in args else ["--limit", "100"]
+    proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *args, "--epochs", "1", *defaults],
                           capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
     lines = proc.stderr.strip().splitlines()

@@ -550,6 +550,12 @@ def test_a_failed_record_is_reported_and_the_trained_model_still_used(window, qt
     assert "could not record the run" in message and "disk full" in message and "Save model as" in message
     assert [m["id"] for m in window.models()] == before
     assert sorted(p.name for p in window.library.runs_dir.iterdir()) == sorted(i for i in before if i != "shipped")
+    # Said plainly, not only in the status bar: a dialog offering Save as, and a question on closing.
+    assert window.unsaved.pending and window.unsaved.notice.isVisible() and "disk full" in window.unsaved.notice.text()
+    window.close()
+    assert window.isVisible() and window.unsaved.question.isVisible()
+    next(b for b in window.unsaved.question.buttons() if b.text() == "Discard").click()
+    assert not window.isVisible()
 
 
 def test_the_panel_and_the_command_line_accept_the_same_runs(window):
@@ -568,7 +574,7 @@ def test_the_panel_and_the_command_line_accept_the_same_runs(window):
         assert (window.panel.config() is not None) == ok == cli_ok, text
         assert ("epochs" in window.panel.errors()) == (not ok)
     set_fields(window, epochs="3", hidden="200000,200000")   # only validate() can see this one
-    assert set(window.panel.errors()) == {"hidden"} and "GiB" in window.panel.errors()["hidden"]
+    assert set(window.panel.errors()) == {"hidden"} and "parameters" in window.panel.errors()["hidden"]
 
 
 def test_a_damaged_settings_file_gives_defaults_not_a_dead_window(qtbot, model_path):
@@ -577,7 +583,7 @@ def test_a_damaged_settings_file_gives_defaults_not_a_dead_window(qtbot, model_p
     deep = "[" * 5000 + "]" * 5000
     path.write_text("[window]\ngeometry=hello\nmain_splitter=42\n[canvas]\npen_width=1e400\n"
                     f"[training]\nfields={deep}\n[model]\nlast=\n[dataset]\npath=@Variant(garbage)\n")
-    assert Path(Settings()._s.fileName()) == path
+    assert Settings().file == path
     window = open_window(qtbot, model_path)
     assert window.pad.pen_width() == DrawingCanvas().pen_width()
     assert window.panel.config() is not None and window.model is not None

@@ -117,14 +117,20 @@ def test_listing_reads_only_the_small_records(library, monkeypatch):
     for seed in range(5):
         add_run(library, seed)
     opened = []
-    real_open = open
+    real_open, real_open_regular = open, library_module.open_regular
 
     def spy(path, *args, **kwargs):
         opened.append(str(path))
         return real_open(path, *args, **kwargs)
 
+    def spy_regular(path):   # untrusted files are opened this way (regular files only)
+        opened.append(str(path))
+        return real_open_regular(path)
+
     monkeypatch.setattr(library_module, "open", spy, raising=False)
     monkeypatch.setattr(model_file, "open", spy, raising=False)
+    monkeypatch.setattr(library_module, "open_regular", spy_regular)
+    monkeypatch.setattr(model_file, "open_regular", spy_regular)
     monkeypatch.setattr(library_module, "load_model", lambda *a: pytest.fail("listing loaded a model"))
     fresh = RunLibrary(library.folder)
     assert len(fresh.records()) == 6 and len(fresh.records()) == 6

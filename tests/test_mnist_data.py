@@ -290,7 +290,7 @@ def test_single_csv_test_set_is_capped_at_10000(tmp_path, monkeypatch):
     n = 70007
     labels = (np.arange(n) % 10).astype(np.uint8)
     images = np.zeros((n, 784), np.uint8)
-    monkeypatch.setattr("mnist_gui.data.mnist.read_csv", lambda path: (images, labels))
+    monkeypatch.setattr("mnist_gui.data.mnist.read_csv", lambda path, stop=None: (images, labels))
     path = tmp_path / "all.csv"
     path.write_text("")
     data = load_mnist(path)

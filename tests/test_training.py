@@ -195,7 +195,9 @@ def test_full_batch_mode_uses_whole_set():
     (dict(l2=-1.0), "L2"),
     (dict(activation="swish"), "activation"),
     (dict(optimizer="lbfgs"), "optimizer"),
-    (dict(hidden=(200000, 200000)), "GiB"),
+    (dict(hidden=(200000, 200000)), "parameters"),
+    (dict(hidden=(4000, 4000), batch_size=0), "GiB"),
+    (dict(l2=1e308), "L2"),
 ])
 def test_invalid_config_refused_up_front(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -283,7 +285,10 @@ def test_every_refusal_names_its_setting():
         assert info.value.field == field, (field, str(info.value))
     with pytest.raises(ConfigError) as info:
         TrainingConfig(hidden=(200000, 200000)).validate()
-    assert info.value.field == "hidden" and "GiB" in str(info.value)
+    assert info.value.field == "hidden" and "parameters" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        TrainingConfig(hidden=(4000, 4000), batch_size=0).validate()
+    assert info.value.field == "batch_size" and "GiB" in str(info.value)
     TrainingConfig(epochs=100_000).validate()   # the cap itself is allowed
 
 

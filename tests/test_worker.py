@@ -116,9 +116,9 @@ def test_the_dataset_is_loaded_in_the_worker_thread(qtbot):
     import mnist_gui.data as data_module
     original = data_module.load_mnist
 
-    def spy(path):
+    def spy(path, stop=None):
         loader_threads.append(threading.get_ident())
-        return original(path)
+        return original(path, stop=stop)
 
     data_module.load_mnist = spy
     try:

@@ -9,13 +9,18 @@
 The header is recognised by its first row holding letters ("label", "1x1", ...). Blank lines are
 ignored. Labels must be digits 0-9 and pixels whole numbers 0-255.
 
-Speed and precise errors pull in opposite directions, so there are two paths. The fast path hands
-the whole file to NumPy's C parser (``np.loadtxt`` straight into ``uint8``, which refuses anything
-that is not a whole number 0-255): about a second for the 60,000-row training file. Only when that
-fails does the careful path walk the file line by line to find the first bad line and say exactly
-what is wrong with it; it also accepts the rare valid files the fast path trips over (lines of
-only spaces). Files with old Mac ``\\r`` line ends get a second fast attempt with ``\\n``. Every
-problem raises :class:`~mnist_gui.errors.DatasetError` whose message starts with the file's path.
+The file is read in blocks of 4 MB (whole lines; line ends made ``\\n``), never whole: memory stays
+at one block plus the rows parsed so far, and a file that is not CSV (a sparse 2 GiB file of zero
+bytes, one 100 MB line) is refused after its first block. Files above :data:`MAX_CSV_BYTES` are
+refused from their size.
+
+Speed and precise errors pull in opposite directions, so each block has two paths. The fast path
+hands it to NumPy's C parser (``np.loadtxt`` straight into ``uint8``, which refuses anything that is
+not a whole number 0-255): about a second for the 60,000-row training file. Only when that fails
+does the careful path walk the block line by line to find the first bad line and say exactly what
+is wrong with it; it also accepts the rare valid files the fast path trips over (lines of only
+spaces). Every problem raises :class:`~mnist_gui.errors.DatasetError` whose message starts with the
+file's path.
 """
 
 from __future__ import annotations
@@ -23,20 +28,26 @@ from __future__ import annotations
 import io
 import os
 import re
-import stat
 import warnings
-from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from mnist_gui.data._files import reading
 from mnist_gui.digits import PIXELS
-from mnist_gui.errors import DatasetError
+from mnist_gui.errors import DatasetError, LoadCancelled, display_name
+from mnist_gui.files import NotRegularFile, open_regular
 
-__all__ = ["read_csv", "N_COLUMNS"]
+__all__ = ["read_csv", "N_COLUMNS", "MAX_CSV_BYTES", "MAX_LINE_BYTES"]
 
 #: Columns per row: the label, then the pixels.
 N_COLUMNS = 1 + PIXELS
+#: Largest CSV file read (about 550,000 rows of MNIST; its training file is 109 MB).
+MAX_CSV_BYTES = 1 << 30
+#: Longest line accepted: a row is at most 785 values of a few characters (about 3 KB; 64 KB leaves
+#: room for any spacing).
+MAX_LINE_BYTES = 64 * 1024
+_BLOCK = 16 << 20   # bytes read (and parsed) at a time
 
 _LETTER = re.compile(rb"[A-Za-z]")
 _INTEGER = re.compile(rb"[+-]?[0-9]+")
@@ -48,71 +59,117 @@ _BOM = b"\xef\xbb\xbf"
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
-def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+def read_csv(path: str | os.PathLike, stop: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read an MNIST CSV file into ``(images, labels)``.
 
     ``images`` is ``(N, 784)`` uint8 and ``labels`` ``(N,)`` uint8, both C-contiguous. Raises
     :class:`DatasetError` naming the file (and the line, where there is one) for an empty file, a
     header without data, rows with the wrong number of values, values that are not whole numbers,
-    pixels outside 0-255 and labels outside 0-9.
+    pixels outside 0-255, labels outside 0-9, a line longer than :data:`MAX_LINE_BYTES` and a file
+    larger than :data:`MAX_CSV_BYTES`. ``stop`` is asked between blocks; when it says so, loading ends
+    with :class:`~mnist_gui.errors.LoadCancelled`.
     """
-    name = os.fspath(path)
-    data = _read_bytes(Path(path), name)
-    if data.startswith(_BOM):  # Excel writes one; it would glue itself to the first value
-        data = data[len(_BOM):]
-    if not data or data.isspace():  # (isspace stops at the first visible byte: no copy)
-        raise DatasetError(f"{name}: empty file")
-
-    if b"\0" in data[:4096]:
-        what = "gzip-compressed data" if data[:2] == b"\x1f\x8b" else "binary data"
-        raise DatasetError(f"{name}: not a CSV text file (it holds {what})")
-
-    first_index, first = _first_row(data)
-    skip = 0  # physical lines before the first data row, for the parsers to pass over
-    if _LETTER.search(first):
-        n_header = first.count(b",") + 1
-        if n_header != N_COLUMNS:
-            raise DatasetError(f"{name}: line {first_index + 1}: the header has {n_header} "
-                               f"columns, expected {N_COLUMNS} (label + {PIXELS} pixels)"
-                               f"{_unlabelled_hint(n_header)}")
-        skip = first_index + 1
-
-    table = _parse_fast(data, skip)
-    if table is None and data.count(b"\r") != data.count(b"\r\n"):
-        # Lone \r line ends (old Mac) are all loadtxt cannot split; as \n the line count, and
-        # so every line number, stays the same.
-        table = _parse_fast(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), skip)
-    if table is None:
-        table = _parse_careful(data, skip, name)
-    if table.shape[0] == 0:
-        raise DatasetError(f"{name}: no data rows after the header")
-
-    labels = np.ascontiguousarray(table[:, 0])
-    bad = np.flatnonzero(labels > 9)
-    if bad.size:
-        row = int(bad[0])
-        raise DatasetError(f"{name}: line {_line_of_row(data, skip, row)}: label {labels[row]} "
-                           "is not a digit 0-9")
-    images = np.ascontiguousarray(table[:, 1:])
-    return images, labels
-
-
-def _read_bytes(p: Path, name: str) -> bytes:
+    name = display_name(path)
     with reading(name):
-        mode = p.stat().st_mode  # before opening: a FIFO or device could block or never end
-        if stat.S_ISDIR(mode):
-            raise DatasetError(f"{name}: is a folder, not a CSV file")
-        if not stat.S_ISREG(mode):
-            raise DatasetError(f"{name}: not a regular file")
-        return p.read_bytes()
+        try:
+            fh = open_regular(path)
+        except IsADirectoryError:
+            raise DatasetError(f"{name}: is a folder, not a CSV file") from None
+        except NotRegularFile as exc:
+            raise DatasetError(f"{name}: {exc.strerror}") from None
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_CSV_BYTES:
+                raise DatasetError(f"{name}: too large for an MNIST CSV file ({size:,} bytes; at most "
+                                   f"{MAX_CSV_BYTES:,} are read)")
+            return _StreamingReader(fh, name, stop).read()
 
 
-def _first_row(data: bytes) -> tuple[int, bytes]:
-    """0-based line index and content of the first non-blank line (without splitting the file)."""
-    start = len(data) - len(data.lstrip())
-    end = _LINE_BREAK.search(data, start)
-    index = len(_LINE_BREAK.findall(data, 0, start))
-    return index, data[start:end.start() if end else len(data)]
+class _StreamingReader:
+    """Reads a CSV file block by block: memory stays at one block plus the parsed rows (a 2 GiB file
+    of zeros, or one 100 MB line, is refused after its first block, not after reading it whole)."""
+
+    def __init__(self, fh, name: str, stop: Callable[[], bool] | None) -> None:
+        self.fh, self.name, self.stop = fh, name, stop
+        self.lines_before = 0          # physical lines in the blocks already parsed
+        self.header_seen = False       # the first non-blank line has been looked at
+        self.tables: list[np.ndarray] = []
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        rest, first = b"", True
+        while True:
+            if self.stop is not None and self.stop():
+                raise LoadCancelled(f"{self.name}: loading cancelled")
+            chunk = self.fh.read(_BLOCK)
+            data = rest + chunk
+            if first:
+                first = False
+                if data.startswith(_BOM):  # Excel writes one; it would glue itself to the first value
+                    data = data[len(_BOM):]
+                if b"\0" in data[:4096]:
+                    what = "gzip-compressed data" if data[:2] == b"\x1f\x8b" else "binary data"
+                    raise DatasetError(f"{self.name}: not a CSV text file (it holds {what})")
+            if not chunk:
+                block, rest = data, b""
+            else:
+                block, rest = _split_at_last_line_end(data)
+                if len(rest) > MAX_LINE_BYTES:
+                    raise DatasetError(f"{self.name}: line {self.lines_before + _count_lines(block) + 1} is longer "
+                                       f"than {MAX_LINE_BYTES:,} bytes: not a row of an MNIST CSV file")
+            if block:
+                self._parse_block(block)
+            if not chunk:
+                break
+        if not self.header_seen:
+            raise DatasetError(f"{self.name}: empty file")
+        table = np.concatenate(self.tables) if self.tables else np.zeros((0, N_COLUMNS), np.uint8)
+        if table.shape[0] == 0:
+            raise DatasetError(f"{self.name}: no data rows after the header")
+        return np.ascontiguousarray(table[:, 1:]), np.ascontiguousarray(table[:, 0])
+
+    def _parse_block(self, block: bytes) -> None:
+        text = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")   # one kind of line end: same line count
+        lines = _count_lines(text)
+        start = self.lines_before   # lines before this block
+        self.lines_before += lines
+        skip = 0
+        if not self.header_seen:
+            stripped = text.lstrip()
+            if not stripped:
+                return   # only blank lines so far
+            self.header_seen = True
+            index = text.count(b"\n", 0, len(text) - len(stripped))   # blank lines before the first row
+            first = stripped.split(b"\n", 1)[0]
+            if _LETTER.search(first):
+                n_header = first.count(b",") + 1
+                if n_header != N_COLUMNS:
+                    raise DatasetError(f"{self.name}: line {start + index + 1}: the header has {n_header} "
+                                       f"columns, expected {N_COLUMNS} (label + {PIXELS} pixels)"
+                                       f"{_unlabelled_hint(n_header)}")
+                skip = index + 1
+        table = _parse_fast(text, skip)
+        if table is None:
+            table = _parse_careful(text, skip, self.name, start)
+        bad = np.flatnonzero(table[:, 0] > 9)
+        if bad.size:
+            row = int(bad[0])
+            raise DatasetError(f"{self.name}: line {start + _line_of_row(text, skip, row)}: label "
+                               f"{table[row, 0]} is not a digit 0-9")
+        if table.shape[0]:
+            self.tables.append(table)
+
+
+def _split_at_last_line_end(data: bytes) -> tuple[bytes, bytes]:
+    """(the complete lines, the unfinished last line). A \\r at the very end is left with the
+    unfinished part: the \\n of a \\r\\n pair may be the next block's first byte."""
+    end = len(data) - 1 if data.endswith(b"\r") else len(data)
+    cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
+    return (data[:cut + 1], data[cut + 1:]) if cut >= 0 else (b"", data)
+
+
+def _count_lines(text: bytes) -> int:
+    """Physical lines in a block whose line ends are all \\n (a last line without one counts too)."""
+    return text.count(b"\n") + (1 if text and not text.endswith(b"\n") else 0)
 
 
 def _parse_fast(data: bytes, skip: int) -> np.ndarray | None:
@@ -131,8 +188,9 @@ def _parse_fast(data: bytes, skip: int) -> np.ndarray | None:
     return table
 
 
-def _parse_careful(data: bytes, skip: int, name: str) -> np.ndarray:
-    """Line by line: return the table, or raise for the first bad line with the exact reason."""
+def _parse_careful(data: bytes, skip: int, name: str, offset: int = 0) -> np.ndarray:
+    """Line by line: return the table, or raise for the first bad line with the exact reason
+    (``offset``: physical lines before ``data`` in the file, for the line numbers)."""
     rows: list[np.ndarray] = []
     for index, raw in enumerate(data.splitlines()):
         if index < skip:
@@ -140,7 +198,7 @@ def _parse_careful(data: bytes, skip: int, name: str) -> np.ndarray:
         line = raw.strip()
         if not line:
             continue
-        lineno = index + 1
+        lineno = offset + index + 1
         count = line.count(b",") + 1
         if count != N_COLUMNS:
             raise DatasetError(f"{name}: line {lineno}: {count} values, expected {N_COLUMNS} "
@@ -185,7 +243,7 @@ def _explain_bad_line(line: bytes, lineno: int, name: str) -> None:
 
 
 def _line_of_row(data: bytes, skip: int, row: int) -> int:
-    """1-based line number of data row ``row`` (blank lines are not rows)."""
+    """1-based line number (within ``data``) of data row ``row`` (blank lines are not rows)."""
     seen = -1
     for index, raw in enumerate(data.splitlines()):
         if index >= skip and raw.strip():

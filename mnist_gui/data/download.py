@@ -35,9 +35,9 @@ from typing import Callable, Mapping, Sequence
 from mnist_gui import __version__
 from mnist_gui.atomic import fsync_dir
 from mnist_gui.data.idx import _CappedGunzip  # the same bomb-proof gunzip the IDX reader uses
-from mnist_gui.errors import DatasetError, DownloadError
+from mnist_gui.errors import DatasetError, DownloadError, display_name
 
-__all__ = ["download_mnist", "user_data_dir", "DEFAULT_MIRRORS", "MNIST_FILES"]
+__all__ = ["download_mnist", "user_data_dir", "DEFAULT_MIRRORS", "MNIST_FILES", "MAX_DOWNLOAD_BYTES"]
 
 DEFAULT_MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -69,6 +69,9 @@ _CHUNK = 64 << 10
 _POLL_SECONDS = 0.1
 # A decompressed file larger than this cannot be MNIST; stop hashing rather than inflate a bomb.
 _MAX_CONTENT_BYTES = 256 << 20
+#: Largest download accepted per file: MNIST's largest .gz is 9.9 MB. A server streaming more is cut
+#: off at this size (or refused at once if its Content-Length says so), not written to disk whole.
+MAX_DOWNLOAD_BYTES = 64 << 20
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -90,7 +93,8 @@ def download_mnist(dest_dir: Path | str | None = None,
                    progress: ProgressCallback | None = None,
                    cancel: threading.Event | None = None,
                    timeout: float = 30,
-                   expected: Mapping[str, tuple[str | None, str | None]] | None = None) -> Path:
+                   expected: Mapping[str, tuple[str | None, str | None]] | None = None,
+                   max_bytes: int = MAX_DOWNLOAD_BYTES) -> Path:
     """Download and verify the MNIST .gz files into ``dest_dir`` (default :func:`user_data_dir`).
 
     ``mirrors`` are base URLs tried in order for each file. ``progress(bytes_done, bytes_total)``
@@ -99,7 +103,8 @@ def download_mnist(dest_dir: Path | str | None = None,
     a second with ``DownloadError("cancelled")``. ``timeout`` is in seconds, for connecting and for
     each wait on data. ``expected`` maps file name to ``(md5 of the .gz or None, sha256 of the
     decompressed content or None)`` and defaults to :data:`MNIST_FILES`; a file passes if either
-    given digest matches. Returns the folder, ready for ``load_mnist``.
+    given digest matches. A mirror sending more than ``max_bytes`` for a file fails (the next one is
+    tried). Returns the folder, ready for ``load_mnist``.
     """
     files = dict(MNIST_FILES if expected is None else expected)
     for name, (md5, sha256) in files.items():
@@ -111,11 +116,14 @@ def download_mnist(dest_dir: Path | str | None = None,
     if not mirror_list:
         raise ValueError("no mirrors given")
     cancel = cancel if cancel is not None else threading.Event()
-    dest = Path(dest_dir).expanduser() if dest_dir is not None else user_data_dir()
+    try:
+        dest = Path(dest_dir).expanduser() if dest_dir is not None else user_data_dir()
+    except RuntimeError as exc:   # "~nosuchuser/..."
+        raise DownloadError(f"{display_name(dest_dir)}: cannot find the folder ({exc})") from None
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"{dest}: cannot create the download folder: "
+        raise DownloadError(f"{display_name(dest)}: cannot create the download folder: "
                             f"{exc.strerror or exc}") from None
 
     meter = _Progress(files, progress)
@@ -128,7 +136,7 @@ def download_mnist(dest_dir: Path | str | None = None,
         failures = []
         for mirror in mirror_list:
             url = mirror.rstrip("/") + "/" + name
-            reason = _fetch_verified(url, final, md5, sha256, timeout, cancel, meter)
+            reason = _fetch_verified(url, final, md5, sha256, timeout, cancel, meter, max_bytes)
             if reason is None:
                 break
             failures.append(f"{url}: {reason}")
@@ -144,13 +152,13 @@ def _check_cancel(cancel: threading.Event) -> None:
 
 
 def _fetch_verified(url: str, final: Path, md5: str | None, sha256: str | None, timeout: float,
-                    cancel: threading.Event, meter: _Progress) -> str | None:
+                    cancel: threading.Event, meter: _Progress, max_bytes: int = MAX_DOWNLOAD_BYTES) -> str | None:
     """One attempt: download to a temp file, verify, rename. None on success, else the reason."""
     _check_cancel(cancel)
     fd, tmp_name = _mkstemp(final)
     tmp = Path(tmp_name)
     try:
-        fetch = _Fetch(url, fd, timeout, expect_gzip=final.name.endswith(".gz"))
+        fetch = _Fetch(url, fd, timeout, expect_gzip=final.name.endswith(".gz"), max_bytes=max_bytes)
         fetch.start()
         while not fetch.finished.wait(_POLL_SECONDS):
             if cancel.is_set():
@@ -177,7 +185,7 @@ def _mkstemp(final: Path) -> tuple[int, str]:
     try:
         return tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     except OSError as exc:
-        raise DownloadError(f"{final.parent}: cannot write there: {exc.strerror or exc}") from None
+        raise DownloadError(f"{display_name(final.parent)}: cannot write there: {exc.strerror or exc}") from None
 
 
 class _Fetch(threading.Thread):
@@ -187,9 +195,11 @@ class _Fetch(threading.Thread):
     socket) alive until ``timeout``, never the caller or the interpreter's exit.
     """
 
-    def __init__(self, url: str, fd: int, timeout: float, expect_gzip: bool) -> None:
+    def __init__(self, url: str, fd: int, timeout: float, expect_gzip: bool,
+                 max_bytes: int = MAX_DOWNLOAD_BYTES) -> None:
         super().__init__(name="mnist-download", daemon=True)
         self.url, self.fd, self.timeout, self.expect_gzip = url, fd, timeout, expect_gzip
+        self.max_bytes = max_bytes
         self.received = 0
         self.length = 0  # Content-Length, 0 if the server did not say
         self.error: str | None = None
@@ -216,6 +226,9 @@ class _Fetch(threading.Thread):
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             with contextlib.suppress(TypeError, ValueError):
                 self.length = max(0, int(response.headers.get("Content-Length", "")))
+            if self.length > self.max_bytes:
+                return (f"the server announces {self.length:,} bytes, more than the {self.max_bytes:,} "
+                        "a file of this data set can be")
             content_type = response.headers.get("Content-Type", "").lower()
             first = True
             while not self.abort.is_set():
@@ -233,6 +246,9 @@ class _Fetch(threading.Thread):
                             return "the server sent an HTML page instead of the file"
                         if self.expect_gzip:
                             return "the server sent something that is not a gzip file"
+                if self.received + len(chunk) > self.max_bytes:
+                    return (f"the server sent more than {self.max_bytes:,} bytes, more than a file of this "
+                            "data set can be")
                 out.write(chunk)
                 self.received += len(chunk)
             if self.abort.is_set():
@@ -264,30 +280,36 @@ def _describe(exc: BaseException, timeout: float) -> str:
 
 def _verify(path: Path, md5: str | None, sha256: str | None,
             cancel: threading.Event) -> str | None:
-    """None if the file matches the MD5 of its bytes or the sha256 of its decompressed content."""
+    """None if the file matches the MD5 of its bytes or the sha256 of its decompressed content.
+    The file is read in pieces (it is at most MAX_DOWNLOAD_BYTES, but never held whole anyway)."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            digest = hashlib.md5(usedforsecurity=False)
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+            got_md5 = digest.hexdigest()
+            if md5 and got_md5 == md5.lower():
+                return None
+            if not sha256:
+                return f"checksum mismatch (md5 {got_md5}, expected {md5})"
+            fh.seek(0)
+            try:
+                got_sha = _content_sha256(fh, cancel)
+            except DownloadError:  # "cancelled" (a DatasetError too, but not a verdict on the file)
+                raise
+            except DatasetError as exc:
+                return f"not a valid gzip file ({exc})"
     except OSError as exc:
         return f"cannot read the downloaded file back: {exc.strerror or exc}"
-    got_md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    if md5 and got_md5 == md5.lower():
+    if got_sha == sha256.lower():
         return None
-    if sha256:
-        try:
-            got_sha = _content_sha256(data, cancel)
-        except DownloadError:  # "cancelled" (a DatasetError too, but not a verdict on the file)
-            raise
-        except DatasetError as exc:
-            return f"not a valid gzip file ({exc})"
-        if got_sha == sha256.lower():
-            return None
-        return (f"checksum mismatch (md5 {got_md5}, expected {md5 or 'any'}; content sha256 "
-                f"{got_sha}, expected {sha256})")
-    return f"checksum mismatch (md5 {got_md5}, expected {md5})"
+    return (f"checksum mismatch (md5 {got_md5}, expected {md5 or 'any'}; content sha256 "
+            f"{got_sha}, expected {sha256})")
 
 
-def _content_sha256(compressed: bytes, cancel: threading.Event) -> str:
-    """sha256 of the decompressed content, hashed in chunks with a size cap."""
+def _content_sha256(compressed, cancel: threading.Event) -> str:
+    """sha256 of the decompressed content of a .gz (a file object or bytes), hashed in chunks with a
+    size cap."""
     stream = _CappedGunzip(compressed, "download")
     digest = hashlib.sha256()
     total = 0

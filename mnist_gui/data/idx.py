@@ -20,18 +20,18 @@ un-gzip a download transparently and keep the ``.gz`` name.
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import stat
 import struct
 import zlib
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from mnist_gui.data._files import reading
-from mnist_gui.errors import DatasetError
+from mnist_gui.errors import DatasetError, LoadCancelled, display_name
+from mnist_gui.files import NotRegularFile, open_regular
 
 __all__ = ["read_idx", "IDX_TYPES", "DEFAULT_MAX_BYTES"]
 
@@ -52,43 +52,50 @@ _TYPE_NAMES = {0x08: "uint8", 0x09: "int8", 0x0B: "int16", 0x0C: "int32", 0x0D: 
 DEFAULT_MAX_BYTES = 1 << 30
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_RAW_CHUNK = 16 << 20   # raw bytes read between two looks at the stop flag
 _INPUT_CHUNK = 1 << 20  # compressed bytes fed to zlib per call
 _OUTPUT_CHUNK = 1 << 20  # decompressed bytes asked of zlib per call: bounds each GIL-held copy
 _FIRST_BUFFER = 8 << 20  # a gunzip's output buffer starts this big (or at the size asked) and doubles
 
 
-def read_idx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
+def read_idx(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES,
+             stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Read a raw or gzip-compressed IDX file into a writable, native-byte-order array.
 
     The array has the shape the header declares (e.g. ``(60000, 28, 28)``) and the dtype of its
     type code (``uint8`` for MNIST). Files whose data block exceeds ``max_bytes`` are refused.
     Raises :class:`DatasetError` naming the file for anything missing, unreadable or malformed.
+    ``stop`` is asked between pieces (at most 16 MB apart); when it says so, reading ends with
+    :class:`~mnist_gui.errors.LoadCancelled`.
     """
-    name = os.fspath(path)
-    p = Path(path)
+    name = display_name(path)
     with reading(name):
-        # stat before open: opening a FIFO or device could block or never end.
-        mode = p.stat().st_mode
-        if stat.S_ISDIR(mode):
-            raise DatasetError(f"{name}: is a folder, not an IDX file")
-        if not stat.S_ISREG(mode):
-            raise DatasetError(f"{name}: not a regular file")
-        with open(p, "rb") as fh:
+        try:
+            fh = open_regular(path)   # stat before open: a FIFO or device could block or never end
+        except IsADirectoryError:
+            raise DatasetError(f"{name}: is a folder, not an IDX file") from None
+        except NotRegularFile as exc:
+            raise DatasetError(f"{name}: {exc.strerror}") from None
+        with fh:
             st = os.fstat(fh.fileno())
             if st.st_size == 0:
                 raise DatasetError(f"{name}: empty file")
             if fh.read(2) == _GZIP_MAGIC:
                 fh.seek(0)
-                # The compressed bytes are bounded by the file's real size, so reading them whole
-                # is safe; the decompressed size is what an attacker controls.
-                stream = _CappedGunzip(fh.read(), name)
+                if st.st_size > max_bytes + _INPUT_CHUNK:   # compressed data is never larger than its content
+                    raise DatasetError(f"{name}: too large: {st.st_size:,} bytes of gzip data, more than "
+                                       f"the limit of {max_bytes:,}")
+                # Decompressed in pieces straight from the file: neither the compressed file (which may
+                # be sparse: 2 GiB of nothing) nor more than the header declares is ever held at once.
+                stream = _CappedGunzip(fh, name, stop)
                 return _parse(stream.read, None, name, max_bytes)
             fh.seek(0)
-            return _parse(fh.read, st.st_size, name, max_bytes, readinto=fh.readinto)
+            return _parse(fh.read, st.st_size, name, max_bytes, readinto=fh.readinto, stop=stop)
 
 
 def _parse(read: Callable[[int], bytes | np.ndarray], file_size: int | None, name: str,
-           max_bytes: int, readinto: Callable[[memoryview], int] | None = None) -> np.ndarray:
+           max_bytes: int, readinto: Callable[[memoryview], int] | None = None,
+           stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Parse an IDX stream. ``file_size`` is the raw file's size (``readinto`` then reads its
     data block), None for a decompressed stream."""
     where = "file" if file_size is not None else "decompressed file"
@@ -129,7 +136,7 @@ def _parse(read: Callable[[int], bytes | np.ndarray], file_size: int | None, nam
         if declared > max_bytes:
             raise DatasetError(f"{name}: too large: {declares}, more than the limit of {max_bytes}")
         payload = np.empty(declared, np.uint8)
-        got = _read_into(readinto, payload)
+        got = _read_into(readinto, payload, stop, name)
         if got != declared:  # the file shrank while we were reading it
             raise DatasetError(f"{name}: truncated: {declares}, could only read {got}")
     else:
@@ -151,12 +158,15 @@ def _parse(read: Callable[[int], bytes | np.ndarray], file_size: int | None, nam
     return array
 
 
-def _read_into(readinto: Callable[[memoryview], int], buffer: np.ndarray) -> int:
+def _read_into(readinto: Callable[[memoryview], int], buffer: np.ndarray,
+               stop: Callable[[], bool] | None = None, name: str = "") -> int:
     """Fill ``buffer`` with a file's ``readinto`` (no copy, GIL released); return the bytes read."""
     view = memoryview(buffer)
     got = 0
     while got < len(buffer):
-        count = readinto(view[got:got + (64 << 20)])
+        if stop is not None and stop():
+            raise LoadCancelled(f"{name}: loading cancelled")
+        count = readinto(view[got:got + _RAW_CHUNK])
         if not count:
             break
         got += count
@@ -175,18 +185,20 @@ def _guess_what_it_is(magic: bytes) -> str:
 
 
 class _CappedGunzip:
-    """Incremental gunzip of an in-memory .gz file that never produces more than asked for.
+    """Incremental gunzip of a .gz file object that never produces more than asked for.
 
     ``read(n)`` returns ``n`` bytes, or fewer only at the end of the stream. Concatenated gzip
     members are joined, as ``gunzip`` does; zero padding after the last member is allowed, any
-    other trailing bytes, a corrupt stream, a failed CRC or a cut-off file raise DatasetError.
+    other trailing bytes, a corrupt stream, a failed CRC or a cut-off file raise DatasetError. The
+    compressed input is read from the file 1 MB at a time, so a huge or sparse file costs no memory.
     """
 
-    def __init__(self, compressed: bytes, name: str) -> None:
-        self._src = memoryview(compressed)
-        self._pos = 0
+    def __init__(self, source, name: str, stop: Callable[[], bool] | None = None) -> None:
+        self._source = source if hasattr(source, "read") else io.BytesIO(source)
         self._name = name
+        self._stop = stop
         self._decomp = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        self._pending = b""   # input read from the file but not yet given to zlib
         self._ended = False
 
     def read(self, n: int) -> np.ndarray:
@@ -200,13 +212,15 @@ class _CappedGunzip:
         buf = np.empty(min(n, _FIRST_BUFFER), np.uint8)
         got = 0
         while got < n and not self._ended:
+            if self._stop is not None and self._stop():
+                raise LoadCancelled(f"{self._name}: loading cancelled")
             if self._decomp.eof:
                 self._next_member()
                 continue
             data = self._decomp.unconsumed_tail
             if not data:
-                data = self._src[self._pos:self._pos + _INPUT_CHUNK]
-                self._pos += len(data)
+                data = self._pending or self._source.read(_INPUT_CHUNK)
+                self._pending = b""
             try:
                 chunk = self._decomp.decompress(data, min(n - got, _OUTPUT_CHUNK))
             except zlib.error as exc:
@@ -226,14 +240,21 @@ class _CappedGunzip:
         return buf[:got]
 
     def _next_member(self) -> None:
-        rest = bytes(self._decomp.unused_data) + bytes(self._src[self._pos:])
-        stripped = rest.lstrip(b"\0")
-        if not stripped:
-            self._ended = True
-            return
+        """After a member's end: zero padding to the end of the file, or the next member."""
+        rest = bytes(self._decomp.unused_data)
+        while True:
+            stripped = rest.lstrip(b"\0")
+            if stripped:
+                break
+            more = self._source.read(_INPUT_CHUNK)
+            if not more:
+                self._ended = True
+                return
+            rest = more
+        if len(stripped) < 2:
+            stripped += self._source.read(1)
         if not stripped.startswith(_GZIP_MAGIC):
-            raise DatasetError(f"{self._name}: trailing garbage: {len(rest)} bytes that are not "
-                               "gzip data follow the compressed stream")
-        self._src = memoryview(stripped)
-        self._pos = 0
+            raise DatasetError(f"{self._name}: trailing garbage: bytes that are not gzip data follow "
+                               "the compressed stream")
+        self._pending = stripped
         self._decomp = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)

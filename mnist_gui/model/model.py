@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_gui.digits import PIXELS, SIDE
+from mnist_gui.errors import PredictionError
+from mnist_gui.model.limits import inference_rows
 from mnist_gui.nn import ACTIVATIONS, Network, softmax
+
+#: What a :class:`~mnist_gui.errors.PredictionError` says (callers add the model and the input).
+OVERFLOW = ("the model's outputs overflow (to infinity or NaN) for this input, so no probability can be "
+            "computed: its weights are too large")
 
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -89,19 +95,26 @@ class Model:
         return out
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        """Softmax probabilities, (N, 10) float32, for (N, 784) or (N, 28, 28) or one (28, 28) image."""
+        """Softmax probabilities, (N, 10) float32, for (N, 784) or (N, 28, 28) or one (28, 28) image.
+        Raises :class:`~mnist_gui.errors.PredictionError` if any image's outputs overflow: no NaN
+        ever comes out (the message says which image, counting from 0)."""
         images = np.asarray(images)
         if images.ndim == 2 and images.shape == (SIDE, SIDE):
             images = images[None]
         images = images.reshape(images.shape[0], -1)
-        return softmax(self.network.logits(self.encode(images)))
+        with np.errstate(all="ignore"):   # overflow is checked for below, not warned about
+            logits = self.network.logits(self.encode(images), chunk=inference_rows(self.sizes))
+        return _softmax_of_finite(logits)
 
     def predict_proba_one(self, image: np.ndarray) -> np.ndarray:
         """Softmax probabilities, (10,) float32, for one image (28x28 or 784 pixels), without BLAS
         (a training thread keeps BLAS busy; see ``Dense.infer``) and without touching any layer
-        state, so the GUI can call it whatever another thread does with this model."""
+        state, so the GUI can call it whatever another thread does with this model. Raises
+        :class:`~mnist_gui.errors.PredictionError` if the outputs overflow."""
         x = self.encode(np.asarray(image).reshape(1, PIXELS))
-        return softmax(self.network.infer(x, blas=False))[0]
+        with np.errstate(all="ignore"):
+            logits = self.network.infer(x, blas=False)
+        return _softmax_of_finite(logits)[0]
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return np.argmax(self.predict_proba(images), axis=1)
@@ -118,12 +131,15 @@ class Model:
         return float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) and np.isfinite(t) else None
 
     def read_one(self, image: np.ndarray) -> "Reading":
-        """:meth:`predict_proba_one`, and whether the drawing looks like a digit at all."""
+        """:meth:`predict_proba_one`, and whether the drawing looks like a digit at all. Raises
+        :class:`~mnist_gui.errors.PredictionError` if the outputs overflow (never a NaN reading)."""
         x = self.encode(np.asarray(image).reshape(1, PIXELS))
-        logits = self.network.infer(x, blas=False)
+        with np.errstate(all="ignore"):
+            logits = self.network.infer(x, blas=False)
+        probabilities = _softmax_of_finite(logits)[0]   # raises before a NaN score is compared
         threshold = self.not_a_digit_threshold
         score = float(logits.max())
-        return Reading(softmax(logits)[0], score, threshold is not None and score < threshold)
+        return Reading(probabilities, score, threshold is not None and score < threshold)
 
     def copy(self) -> "Model":
         """A deep copy with its own weights: safe to hand to another thread."""
@@ -131,3 +147,15 @@ class Model:
 
     def describe(self) -> str:
         return "-".join(str(s) for s in self.sizes) + f" {self.activation}"
+
+
+def _softmax_of_finite(logits: np.ndarray) -> np.ndarray:
+    """Softmax of logits that are all finite (then every probability is a number: z - max is finite
+    or -inf, whose exp is 0, and the row sum is at least 1); PredictionError otherwise."""
+    finite = np.isfinite(logits).all(axis=1)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0])
+        where = f" (image {bad} of {len(finite)})" if len(finite) > 1 else ""
+        raise PredictionError(OVERFLOW + where)
+    with np.errstate(all="ignore"):
+        return softmax(logits)

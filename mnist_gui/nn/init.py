@@ -36,6 +36,11 @@ def default_init_for(activation: str) -> str:
 
 
 def initialize(name: str, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
+    """A (fan_in, fan_out) float32 weight matrix from the initializer ``name``; ``"zeros"`` (not one
+    of :data:`INITIALIZERS`: no network learns from it) is for weights about to be overwritten, as a
+    loaded model's are, and costs nothing (drawing 16 million He weights took 0.8 s of a 1.5 s load)."""
+    if name == "zeros":
+        return np.zeros((fan_in, fan_out), np.float32)
     try:
         make = INITIALIZERS[name]
     except KeyError:

@@ -48,7 +48,8 @@ from pathlib import Path
 from typing import Callable
 
 from mnist_gui.atomic import atomic_write
-from mnist_gui.errors import LibraryError, ModelFileError
+from mnist_gui.files import open_regular
+from mnist_gui.errors import LibraryError, ModelFileError, display_name
 from mnist_gui.model import Model
 from mnist_gui.model.file import load_model, read_metadata, save_model
 from mnist_gui.resources_path import resource
@@ -103,7 +104,7 @@ def _jsonable(value):
 
 def file_sha256(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -295,7 +296,7 @@ class RunLibrary:
             try:
                 if st.st_size > MAX_RECORD_BYTES:
                     raise ValueError(f"{st.st_size:,} bytes, far more than a record holds")
-                with open(path, "rb") as fh:
+                with open_regular(path) as fh:
                     record = _parse_record(folder, json.loads(fh.read(MAX_RECORD_BYTES + 1).decode("utf-8")))
                 if not record.model_path.is_file():
                     raise ValueError(f"its model file {MODEL} is missing")
@@ -428,7 +429,7 @@ class RunLibrary:
             return RunCurves.from_history(meta.get("history"), record.test_accuracy)
         path = record.folder / CURVES
         try:
-            with open(path, "rb") as fh:
+            with open_regular(path) as fh:
                 return RunCurves.from_json(json.loads(fh.read().decode("utf-8")))
         except FileNotFoundError:
             return None
@@ -441,7 +442,7 @@ class RunLibrary:
     def current_id(self) -> str | None:
         """The current model's id as remembered (None if nothing is, or what is has gone)."""
         try:
-            with open(self.folder / CURRENT, "rb") as fh:
+            with open_regular(self.folder / CURRENT) as fh:
                 run_id = json.loads(fh.read(4096).decode("utf-8")).get("id")
         except (OSError, ValueError, UnicodeDecodeError, AttributeError):
             return None
@@ -489,9 +490,11 @@ class RunLibrary:
                 return record, False
         meta = model.metadata
         created = _now_iso()
-        partial = self._record_from_metadata(meta, "x", name or source.stem, "imported", source, None, sha, created)
+        # A file's name may hold anything (a newline, ESC, undecodable bytes): the run's name shows it escaped.
+        name = display_name(" ".join((name or source.stem).split()))[:MAX_NAME] or "imported"
+        partial = self._record_from_metadata(meta, "x", name, "imported", source, None, sha, created)
         fields = {k: v for k, v in partial.raw.items() if k not in ("format", "id")}
-        fields["reason"] = f"imported from {source}"
+        fields["reason"] = f"imported from {display_name(source)}"
         fields["finished"] = created
         curves = RunCurves.from_history(meta.get("history"), model.test_accuracy)
         record = self._add(fields, lambda target: self._copy(source, target, sha), curves)
@@ -511,12 +514,12 @@ class RunLibrary:
     def _copy(source: Path, target: Path, sha: str) -> None:
         def write(fh) -> None:
             digest = hashlib.sha256()
-            with open(source, "rb") as src:
+            with open_regular(source) as src:
                 for block in iter(lambda: src.read(1 << 20), b""):
                     digest.update(block)
                     fh.write(block)
             if digest.hexdigest() != sha:
-                raise LibraryError(f"{source} changed while it was imported; try again")
+                raise LibraryError(f"{display_name(source)} changed while it was imported; try again")
         atomic_write(target, write)
 
     def _add(self, fields: dict, write_model: Callable[[Path], None], curves: RunCurves | None) -> RunRecord:
@@ -556,7 +559,7 @@ class RunLibrary:
 
     # -- changing runs --------------------------------------------------------------------------
     def rename(self, run_id: str, name: str) -> RunRecord:
-        name = " ".join(str(name).split())[:MAX_NAME]
+        name = display_name(" ".join(str(name).split()))[:MAX_NAME]
         if not name:
             raise LibraryError("a run's name cannot be empty")
         return self._rewrite(run_id, {"name": name}, "rename the run")

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_gui.atomic import atomic_write
+from mnist_gui.files import open_regular
 from mnist_gui.digits import CLASSES, PIXELS
 from mnist_gui.errors import DatasetError
 from mnist_gui.imaging.strokes import Stroke
@@ -242,7 +243,7 @@ def _read(path: Path, strict: bool = False) -> tuple[list[MyDigit], list[tuple[i
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise DatasetError(f"{name}: {size:,} bytes is too large for a set of drawings")
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:   # a FIFO or device is refused, never waited on
             data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise DatasetError(f"{name}: no such file") from None

@@ -18,13 +18,17 @@ import numpy as np
 
 from mnist_gui.digits import CLASSES, PIXELS
 from mnist_gui.errors import ConfigError
+from mnist_gui.model.limits import MAX_HIDDEN_LAYERS, architecture_problem, inference_row_bytes, inference_rows, n_params
 from mnist_gui.nn import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, SCHEDULES
 
 NORMALIZATIONS = ("unit", "standard")
-# Refuse networks whose training state would not fit comfortably: params, grads, optimizer state
-# (up to 2 vectors) and scratch = 5 float32 copies of the parameters, plus activations.
+#: Refuse runs whose memory estimate (:meth:`TrainingConfig.estimated_bytes`) exceeds this.
 MAX_TRAINING_BYTES = 8 * 1024**3
-MAX_HIDDEN_LAYERS = 16
+#: The pen-drawn sets a run may hold (imaging.pen_sets: 5 renderings of 5,994 training digits, 3,600
+#: scribbles, 1,500 measuring digits, uint8), rounded up; counted whether or not the run mixes them in.
+_PEN_SETS_BYTES = 28 * 1024**2
+#: Float32 copies of the parameter vector an optimizer keeps (besides one scratch vector).
+_OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "nesterov": 1, "rmsprop": 1, "adam": 2}
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,11 @@ BOUNDS: dict[str, Bound] = {
     "epochs": Bound("epochs", int, 1, 100_000,
                     hint="Passes over the training images. More passes learn more until the validation curve "
                          "stops improving (then they only memorize). Typical: 5-30."),
-    "l2": Bound("L2 weight decay", float, 0.0,
+    # L2 = 1 already pulls every weight back as hard as the loss pushes it; far larger values
+    # overflow float32 in the first step (1e308 did, blaming the learning rate).
+    "l2": Bound("L2 weight decay", float, 0.0, 1.0,
                 hint="Pulls every weight a little towards zero at each step, so no weight grows huge: "
-                     "a guard against memorizing. 0 = off; typical 1e-5-1e-3."),
+                     "a guard against memorizing. 0 = off; typical 1e-5-1e-3; at most 1."),
     "dropout": Bound("dropout", float, 0.0, 1.0, high_open=True,
                      hint="While training, switch off this fraction of hidden units at random in every step, "
                           "so the network cannot lean on any single unit. 0 = off; typical 0.1-0.5 for big layers."),
@@ -137,22 +143,47 @@ class TrainingConfig:
 
     @property
     def n_params(self) -> int:
-        s = [int(v) for v in self.sizes]   # Python ints: NumPy integers would wrap around silently
-        return sum(a * b + b for a, b in zip(s[:-1], s[1:]))
+        return n_params(self.sizes)   # Python ints: NumPy integers would wrap around silently
 
     def estimated_bytes(self, n_train: int | None = None) -> int:
-        """What training needs in memory: five float32 copies of the parameters (weights, gradients, up
-        to two optimizer vectors, scratch) plus six float32 activation buffers per unit for one batch
-        (a full batch, or a batch larger than the set, is the whole training set: 60,000 if unknown)."""
-        return self._parameter_bytes() + self._activation_bytes(n_train)
+        """Peak memory of a run of this configuration on ``n_train`` training images (MNIST's 60,000
+        when unknown), in bytes: what the run allocates, counted from the code, rounded up.
+
+        * Parameters, 4 bytes each, this many times: the network's weights, gradients and decay mask
+          (3); the rollback guard's copy (1); the optimizer's scratch vector (1), its L2 mask (1 if L2)
+          and its state (0-2); the window's own copy of the network and a weight snapshot in flight
+          (4); and while the network is built, its first weights before they are packed (2).
+        * Activations per row, forward and backward (outputs, input gradients, masks, dropout's three
+          buffers), for a batch and the last, shorter batch; and forward only for two evaluation
+          chunks (validation, test), whose rows :func:`~mnist_gui.model.limits.inference_rows` bounds.
+        * The data: the training images twice (loaded, then the split's copy), the validation and test
+          images, the pen-drawn sets, and for full-batch descent the whole set encoded as float32.
+        """
+        return self._parameter_bytes() + self._activation_bytes(n_train) + self._data_bytes(n_train)
+
+    def _rows(self, n_train: int | None) -> tuple[int, int]:
+        """(images in the dataset, images trained on)."""
+        n = 60_000 if n_train is None else max(int(n_train), 1)
+        rows = max(1, n - int(self.val_size)) if self.limit is None else max(1, min(int(self.limit), n))
+        return n, rows
 
     def _parameter_bytes(self) -> int:
-        return self.n_params * 4 * 5
+        return self.n_params * 4 * (3 + 1 + 1 + (1 if self.l2 else 0) + _OPTIMIZER_STATE.get(self.optimizer, 2)
+                                    + 4 + 2)
 
     def _activation_bytes(self, n_train: int | None) -> int:
-        whole = 60000 if n_train is None else max(1, int(n_train) - int(self.val_size))
-        batch = min(int(self.batch_size) or whole, whole)
-        return batch * sum(int(v) for v in self.sizes) * 4 * 6
+        _, rows = self._rows(n_train)
+        batch = min(int(self.batch_size) or rows, rows)
+        batch_rows = batch + rows % batch                  # a batch, and the last, shorter one
+        per_row_train = _row_bytes(self.sizes, self.dropout) + (_AUGMENT_ROW if self.augment else 0)
+        return batch_rows * per_row_train + 2 * inference_rows(self.sizes) * inference_row_bytes(self.sizes)
+
+    def _data_bytes(self, n_train: int | None) -> int:
+        n, rows = self._rows(n_train)
+        data = n * PIXELS * 2 + 20_000 * PIXELS + _PEN_SETS_BYTES
+        if not self.batch_size and not self.augment:
+            data += rows * PIXELS * 4
+        return data
 
     def validate(self, n_train: int | None = None) -> None:
         """Raise :class:`ConfigError` for the first invalid setting, before any work starts."""
@@ -175,11 +206,14 @@ class TrainingConfig:
             raise ConfigError("pen-drawn digits and scribbles together may take at most half of each batch",
                               "pen_digits")
         if n_train is not None and self.val_size >= n_train:
-            raise ConfigError(f"validation size {self.val_size} leaves no training images "
-                              f"(dataset has {n_train})", "val_size")
+            raise ConfigError(f"the validation size {self.val_size:,} leaves no training images: the dataset "
+                              f"has only {n_train:,} (at least {self.val_size + 1:,} are needed)", "val_size")
         if n_train is not None and self.limit is not None and self.limit > n_train - self.val_size:
             raise ConfigError(f"the number of training images (limit) is {_show(self.limit)}, but the dataset has "
                               f"only {n_train - self.val_size:,} after the validation split", "limit")
+        problem = architecture_problem(self.sizes)   # the limit model files obey too
+        if problem:
+            raise ConfigError(problem, "hidden")
         need = self.estimated_bytes(n_train)
         if need > MAX_TRAINING_BYTES:
             limit = f"limit {MAX_TRAINING_BYTES / 1024**3:.0f} GiB"
@@ -187,10 +221,10 @@ class TrainingConfig:
                 batch = "full-batch training" if self.batch_size == 0 else \
                     f"a batch of {_show(self.batch_size)} images"
                 raise ConfigError(f"batch size too large: {batch} would need about {_approx(need, 1024**3)} GiB "
-                                  f"to train ({limit}); use a smaller batch", "batch_size")
+                                  f"of memory to train ({limit}); use a smaller batch", "batch_size")
             raise ConfigError(
                 f"network too large: {_approx(self.n_params)} parameters would need about "
-                f"{_approx(need, 1024**3)} GiB to train ({limit}); use smaller hidden layers", "hidden")
+                f"{_approx(need, 1024**3)} GiB of memory to train ({limit}); use smaller hidden layers", "hidden")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -206,13 +240,29 @@ class TrainingConfig:
         return cls(**kwargs)
 
 
+# Augmentation's buffers per batch row: padded image, pair and quad sums, coordinates, gather indices.
+_AUGMENT_ROW = 64 * 1024
+
+
+def _row_bytes(sizes, dropout: float, training: bool = True) -> int:
+    """Bytes of activations one row of a training batch needs in a network of these sizes: what
+    inference needs, plus the uint8 gather buffers, the input gradients of every layer but the
+    first, the activations' masks and dropout's three buffers."""
+    widths = [int(v) for v in sizes]
+    total = inference_row_bytes(widths) + PIXELS * 2 + 4 * sum(widths[1:-1])   # gradients of hidden inputs
+    total += 4 * sum(widths[1:-1])                                               # masks / factors
+    if dropout > 0:
+        total += 4 * 3 * sum(widths[1:-1])
+    return total
+
+
 def check_hidden(hidden) -> None:
     """The hidden-layer rules, for a parsed tuple and for text alike: 1 to 16 layers of at least 1 unit."""
     if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
         raise ConfigError(f"hidden layers must be positive integers (every layer needs at least 1 unit), "
                           f"got {hidden!r}", "hidden")
     if len(hidden) > MAX_HIDDEN_LAYERS:
-        raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(hidden)}", "hidden")
+        raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers are allowed, got {len(hidden)}", "hidden")
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

@@ -28,8 +28,9 @@ import numpy as np
 
 from mnist_gui.data import MnistData
 from mnist_gui.model import Model, Normalization
+from mnist_gui.model.limits import inference_rows
 from mnist_gui.nn import build_mlp, make_optimizer, make_schedule
-from mnist_gui.errors import DatasetError
+from mnist_gui.errors import DatasetError, PredictionError
 from mnist_gui.training.batches import NOT_A_DIGIT, BatchSource, MixedBatchSource
 from mnist_gui.training.config import TrainingConfig
 from mnist_gui.training.continuation import check_continuable, history_of
@@ -107,20 +108,33 @@ def split_validation(images: np.ndarray, labels: np.ndarray, val_size: int, seed
     return images[train_idx], labels[train_idx], images[val_idx], labels[val_idx]
 
 
-def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 2500) -> tuple[float, float]:
-    """(mean loss, accuracy) of a model on uint8 images."""
+def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int | None = None) -> tuple[float, float]:
+    """(mean loss, accuracy) of a model on uint8 images, ``chunk`` rows at a time (default: as many as
+    :func:`~mnist_gui.model.limits.inference_rows` allows, so a wide network's activations stay small).
+    A model whose outputs overflow gives a NaN loss (no warning): callers decide what that means."""
     n = images.shape[0]
     if n == 0:
         return float("nan"), float("nan")
+    chunk = chunk or inference_rows(model.sizes)
     total_loss = 0.0
     correct = 0
-    for start in range(0, n, chunk):
-        x = images[start:start + chunk]
-        y = labels[start:start + chunk]
-        logits = model.network.forward(model.encode(x), training=False)
-        total_loss += model.network.loss.forward(logits, y) * x.shape[0]
-        correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
+    with np.errstate(all="ignore"):
+        for start in range(0, n, chunk):
+            x = images[start:start + chunk]
+            y = labels[start:start + chunk]
+            logits = model.network.forward(model.encode(x), training=False)
+            total_loss += model.network.loss.forward(logits, y) * x.shape[0]
+            correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
     return total_loss / n, correct / n
+
+
+def _blame(cfg: TrainingConfig) -> str:
+    """Which setting most likely made a run diverge, for its message. L2 decay multiplies the weights
+    by (1 - lr * L2) every step before the loss has any say: beyond 1 that alone makes them explode."""
+    if cfg.l2 > 0 and cfg.l2 * cfg.lr >= 1.0:
+        return (f"L2 weight decay {cfg.l2:g} with learning rate {cfg.lr:g} is too strong: each step multiplies the "
+                f"weights by {1 - cfg.l2 * cfg.lr:g}; lower the L2 (or the learning rate)")
+    return f"learning rate {cfg.lr:g} is probably too high"
 
 
 class RollbackGuard:
@@ -309,16 +323,20 @@ class TrainingSession:
             meter.paused += waited
             if control.stop_requested:
                 return ended("stopped", f"stopped by the user during epoch {epoch}")
-            loss, ok = net.train_step_gradients(x, y)
+            # Overflow is what divergence looks like: the loss check below reports it, once, in words;
+            # NumPy's RuntimeWarnings would only repeat it on stderr.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                loss, ok = net.train_step_gradients(x, y)
             if not run.guard.healthy(loss):
                 run.guard.restore()
                 shown = f"{loss:.4g}" if math.isfinite(loss) else str(loss)
                 return ended("diverged", f"training diverged: the loss became {shown} at epoch {epoch}, batch {batch} "
-                                         f"(learning rate {cfg.lr:g} is probably too high); the weights from step "
-                                         f"{run.guard.saved_step}, the last healthy ones, were kept")
+                                         f"({_blame(cfg)}); the weights from step {run.guard.saved_step}, the last "
+                                         "healthy ones, were kept")
             run.guard.checkpoint(run.step)
             run.step += 1
-            run.optimizer.step(run.lr_at(run.step - 1))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                run.optimizer.step(run.lr_at(run.step - 1))
             loss_sum += loss * x.shape[0]
             seen += x.shape[0]
             correct += ok
@@ -372,7 +390,7 @@ class TrainingSession:
 
         try:
             return pen_drawn_report(self.model)
-        except DatasetError:
+        except (DatasetError, PredictionError):   # no pen set here, or a model whose outputs overflow
             return None
 
     def _not_a_digit_threshold(self) -> dict | None:
@@ -381,7 +399,11 @@ class TrainingSession:
         of real digits are flagged, whatever the scale its logits ended up with)."""
         if not self.config.scribbles or not self.val_x.shape[0]:
             return None
-        scores = self.model.network.logits(self.model.encode(self.val_x)).max(axis=1)
+        with np.errstate(all="ignore"):   # in evaluation chunks, like every other pass over a set
+            scores = self.model.network.logits(self.model.encode(self.val_x), chunk=inference_rows(self.model.sizes)
+                                               ).max(axis=1)
+        if not np.isfinite(scores).all():
+            return None   # a model whose outputs overflow has no threshold to speak of
         return {"score": "max_logit", "quantile": NOT_A_DIGIT_QUANTILE,
                 "threshold": float(np.quantile(scores, NOT_A_DIGIT_QUANTILE))}
 

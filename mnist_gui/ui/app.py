@@ -17,17 +17,16 @@ Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, r
 
 from __future__ import annotations
 
-import signal as os_signal
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
 
 from mnist_gui import __version__
-from mnist_gui.errors import ImageError, ModelFileError
+from mnist_gui.errors import ImageError, ModelFileError, display_name
 from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.jobs import RecordRun
 from mnist_gui.model import Model, save_model
@@ -38,6 +37,7 @@ from mnist_gui.state.models import ModelSlots
 from mnist_gui.ui.canvas import DrawingPad
 from mnist_gui.ui.help import HelpDialog
 from mnist_gui.ui.imagefile import array_image, load_image, save_png
+from mnist_gui.ui.model_loader import ModelLoader
 from mnist_gui.ui.models_controller import ModelsController
 from mnist_gui.ui.models_panel import PREFERRED_WIDTH
 from mnist_gui.ui.notice_bar import NoticeBar
@@ -45,12 +45,15 @@ from mnist_gui.ui.plots import TrainingPlots
 from mnist_gui.ui.prediction_chart import EMPTY_HINT, PredictionChart
 from mnist_gui.ui.preview import PreviewBox
 from mnist_gui.ui.settings import APPLICATION, ORGANIZATION, Settings
+from mnist_gui.ui.signals import closing_on_signals
 from mnist_gui.ui.theme import app_theme, follow_system_scheme, palette_changed
 from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
+from mnist_gui.ui.unsaved_model import UnsavedModel
 from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
-IMAGE_FILES = "Pictures (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
+LOADING_HINT = "Loading the model…"
+IMAGE_FILES = "Pictures (*.png *.jpg *.jpeg *.bmp *.webp *.pbm *.pgm *.ppm);;All files (*)"
 BUNDLED_TRAIN_IMAGES = 60000
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
              ("Ctrl+Shift+E", "Export the 28x28 input the network sees"),
@@ -83,13 +86,16 @@ class MainWindow(QMainWindow):
         self._picture_input: np.ndarray | None = None   # a classified picture's own 28x28 input
         self._dataset_path: str | None = None     # None: the bundled copy
         self._job: str | None = None              # "train" | "dataset" while the runner is busy
+        self._run_reported = False                # the current training job has started or failed
         self._run_title = "Live training curves"
         self._side_width: int | None = None       # the side's width before the Models tab widened it
         self._closing = False
+        self.unsaved = UnsavedModel(self, self._ask_save_as)   # a trained model saved nowhere
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
         self._help: HelpDialog | None = None
         self.runner = TrainingRunner(self)
+        self.model_loader = ModelLoader(self)   # big model files at start-up (ModelsController.start)
         self.library_ui = ModelsController(self, self.library)
         self._build_ui()
         self._connect()
@@ -195,7 +201,8 @@ class MainWindow(QMainWindow):
                              (runner.snapshot, self._on_snapshot), (runner.epoch_finished, plots.add_epoch),
                              (plots.export_requested, self._ask_export_plot),
                              (runner.finished, self._on_training_finished), (runner.failed, self._on_job_failed),
-                             (runner.done, self._on_job_done)):
+                             (runner.done, self._on_job_done), (self.model_loader.loaded, self.library_ui.model_loaded),
+                             (self.model_loader.failed, self.library_ui.model_load_failed)):
             source.connect(slot)
 
     def _build_menus(self) -> None:
@@ -211,8 +218,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&File")
         self.open_action = action(menu, "&Open model…", lambda: self._ask(
             dialog.getOpenFileName, "Open model", "", models, self.open_model), QKeySequence.StandardKey.Open)
-        self.save_action = action(menu, "&Save model as…", lambda: self._ask(
-            dialog.getSaveFileName, "Save model as", "model.npz", models, self.save_model_as), "Ctrl+S")
+        self.save_action = action(menu, "&Save model as…", self._ask_save_as, "Ctrl+S")
         export = menu.addMenu("E&xport")
         for which in ("loss", "accuracy"):
             for fmt, kind in (("png", "plot as PNG"), ("svg", "plot as SVG"), ("csv", "data as CSV")):
@@ -257,17 +263,32 @@ class MainWindow(QMainWindow):
         action(menu, "&Keyboard shortcuts", self.show_shortcuts)
         action(menu, "&About mnist-gui", lambda: self._message(QMessageBox.Icon.Information, "About mnist-gui", ABOUT))
 
-    def _ask(self, dialog, title: str, default: str, filters: str | None, then) -> None:
+    def _ask(self, dialog, title: str, default: str, filters: str | None, then):
         answer = dialog(self, title, default, filters) if filters else dialog(self, title, default)
         if path := (answer[0] if isinstance(answer, tuple) else answer):
-            then(path)
+            return then(path)
+        return None
+
+    def _ask_save_as(self) -> bool:
+        """File > Save model as: ask for a file and save; True if the model was saved."""
+        return bool(self._ask(QFileDialog.getSaveFileName, "Save model as", "model.npz",
+                              "Model files (*.npz);;All files (*)", self.save_model_as))
 
     # -- models (the library's side is the ModelsController's) -------------------------------------
     def set_model(self, model: Model | None, source: str, record=None) -> None:
         """Make ``model`` (named ``source``; ``record``: its run in the library, if it is one) the current model."""
+        self.model_loader.forget()   # a model chosen now wins over one still being loaded
+        if model is not self.model_slots.loaded:
+            self.unsaved.clear()     # the unsaved model (if any) is no longer the current one
         self.model_slots.load(model, source, record)
         self.show_current_model()
         self._predict()
+
+    def show_loading(self, name: str) -> None:
+        """Say that the model ``name`` is being loaded (in the background) while there is none yet."""
+        self.model_label.setText(f"Loading model {display_name(name)}…")
+        if self.model is None:
+            self.chart.set_hint(LOADING_HINT)
 
     def show_current_model(self) -> None:
         model, source = self.model_slots.loaded, self.model_slots.source
@@ -297,12 +318,17 @@ class MainWindow(QMainWindow):
         except ModelFileError as exc:
             self.show_error("Cannot save model", str(exc))
             return False
-        self.statusBar().showMessage(f"saved {path}", 5000)
+        self.unsaved.clear()
+        self.statusBar().showMessage(f"saved {display_name(path)}", 5000)
         return True
 
     def export_drawing(self, path: str) -> bool:
         """The canvas as it is (grey ink on black), as a PNG file."""
-        return self._export_png(self.canvas.image(), path, "drawing")
+        image = self.canvas.image()
+        if image.isNull():   # the canvas was never shown: nothing drawn, nothing to write
+            self.show_error("Nothing to export", "The canvas has not been shown yet: there is no drawing.")
+            return False
+        return self._export_png(image, path, "drawing")
 
     def export_input(self, path: str) -> bool:
         """The 28x28 image the network sees for the drawing, as a PNG file."""
@@ -316,9 +342,10 @@ class MainWindow(QMainWindow):
         try:
             save_png(image, path)
         except OSError as exc:
-            self.show_error(f"Cannot export the {what}", f"{path}: {getattr(exc, 'strerror', None) or exc}")
+            self.show_error(f"Cannot export the {what}", f"{display_name(path)}: could not write the PNG file: "
+                                                         f"{getattr(exc, 'strerror', None) or exc}")
             return False
-        self.statusBar().showMessage(f"Exported the {what} to {path}", 8000)
+        self.statusBar().showMessage(f"Exported the {what} to {display_name(path)}", 8000)
         return True
 
     def classify_image(self, path: str) -> bool:
@@ -330,7 +357,7 @@ class MainWindow(QMainWindow):
             return False
         self._picture_input = preprocess_drawing(ink)
         self.canvas.show_picture(ink)   # its change signal shows the input and the prediction
-        self.statusBar().showMessage(f"Classifying {Path(path).name}: draw on it, or Esc to clear", 8000)
+        self.statusBar().showMessage(f"Classifying {display_name(Path(path).name)}: draw on it, or Esc to clear", 8000)
         return True
 
     def _on_file_dropped(self, path: str) -> None:
@@ -390,6 +417,7 @@ class MainWindow(QMainWindow):
         self.panel.set_state(LOADING)
         self.models_panel.set_training(True)
         self._set_job("train")
+        self._run_reported = False
         self.runner.train(config, self._dataset_path, RecordRun(str(self.library.folder), parent, parent_curves),
                           initial=initial)
         return True
@@ -411,13 +439,23 @@ class MainWindow(QMainWindow):
             act.setEnabled(job is None)
 
     def _on_dataset_ready(self, loaded) -> None:
-        self._dataset_path, data = loaded.path, loaded.data
+        data = loaded.data
+        if self._job == "dataset":   # chosen just now: refuse one no run of this window could train on
+            val_size = self.panel.validation_size()
+            if data.n_train <= val_size:
+                using = "the bundled MNIST" if self._dataset_path is None else display_name(self._dataset_path)
+                return self.show_error("Dataset too small", (
+                    f"{data.source} has only {data.n_train:,} training images, but training holds out "
+                    f"{val_size:,} of them for validation: at least {val_size + 1:,} are needed.\n\n"
+                    f"Still using {using}."))
+        self._dataset_path = loaded.path
         self.panel.set_dataset_size(data.n_train)
         self.dataset_label.setText(f"Dataset: {data.source} ({len(data.train_images):,} train / "
                                    f"{len(data.test_images):,} test images)")
         self.settings.dataset_path = loaded.path
 
     def _on_training_started(self, info) -> None:
+        self._run_reported = True
         self.model_slots.start_training(info.model)
         self.library_ui.training_started()
 
@@ -438,7 +476,8 @@ class MainWindow(QMainWindow):
         r = outcome.result
         if r.status != "diverged":
             self.plots.mark_test(r.test_accuracy)
-        self.library_ui.training_finished(outcome)
+        if self.library_ui.training_finished(outcome):
+            self.model_loader.forget()   # the trained model wins over one still being loaded
         self.show_current_model()
         self._predict()
         if r.status == "diverged":
@@ -448,12 +487,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"could not record the run in the library: {outcome.autosave_error}; "
                                          + ("use File > Save model as to keep it" if outcome.model is self.model
                                             else "the current model stays"), 15000)
+            if outcome.model is self.model:   # it lives only here now: say so plainly, offer Save as
+                self.unsaved.mark(f"could not record the run in the library: {outcome.autosave_error}")
         self.panel.show_finished(r)
         self.training_finished.emit(r.metrics())
 
     def _on_job_failed(self, error) -> None:
+        self._run_reported = True
         if self._job == "dataset":
-            using = "the bundled MNIST" if self._dataset_path is None else self._dataset_path
+            using = "the bundled MNIST" if self._dataset_path is None else display_name(self._dataset_path)
             return self.show_error("Dataset not usable", f"{error}\n\nStill using {using}.")
         self.model_slots.end_training()
         self.models_panel.set_training(False)
@@ -463,11 +505,14 @@ class MainWindow(QMainWindow):
         self.show_error("Training could not run", f"{error}\n\nThe previous model stays loaded.")
 
     def _on_job_done(self) -> None:
+        stopped_while_loading = self._job == "train" and not self._run_reported
         self._set_job(None)
         if self.model_slots.training:   # abandoned without an outcome
             self.model_slots.end_training()
         self.models_panel.set_training(False)
         self.panel.set_state(IDLE)
+        if stopped_while_loading:   # Stop pressed before the network existed: the load was cut short
+            self.panel.show_failed("stopped while loading the dataset: nothing was trained")
 
     # -- errors and dialogs ----------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
@@ -479,6 +524,7 @@ class MainWindow(QMainWindow):
             return
         if self._error_box is None:   # one box, reused: errors never pile up as stacked dialogs
             self._error_box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+            self._error_box.setTextFormat(Qt.TextFormat.PlainText)   # a file name is never markup
         self._error_box.setWindowTitle(title)
         self._error_box.setText(text)
         self._error_box.open()   # window-modal but non-blocking: no nested event loop
@@ -504,26 +550,49 @@ class MainWindow(QMainWindow):
     # -- settings and shutdown --------------------------------------------------------------------
     def _restore_settings(self) -> None:
         s = self.settings
-        if not (s.geometry is not None and self.restoreGeometry(s.geometry)):
-            self.resize(1280, 800)
-        for state, splitter in ((s.main_splitter, self.main_splitter), (s.right_splitter, self.right_splitter)):
-            if state is not None:
-                splitter.restoreState(state)
+        self.resize(1280, 800)
+        if s.geometry is not None:
+            self._restore_rectangle(*s.geometry)
+        if s.maximized:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+        for sizes, splitter in ((s.main_splitter, self.main_splitter), (s.right_splitter, self.right_splitter)):
+            if sizes is not None and len(sizes) == splitter.count():
+                splitter.setSizes(list(sizes))
         self.panel.restore(s.training_fields)
         if s.pen_width is not None:
             self.pad.set_pen_width(s.pen_width)
         self._dataset_path = s.dataset_path
         # The bundled copy's size is known without loading it; another dataset's once it has been loaded.
         self.panel.set_dataset_size(BUNDLED_TRAIN_IMAGES if self._dataset_path is None else None)
-        self.dataset_label.setText(f"Dataset: {self._dataset_path or 'bundled MNIST'} (loaded when you train)")
+        shown = display_name(self._dataset_path) if self._dataset_path else "bundled MNIST"
+        self.dataset_label.setText(f"Dataset: {shown} (loaded when you train)")
+        if s.problems:   # a damaged settings file: defaults were used, and one warning says so
+            self.statusBar().showMessage(f"Settings: {s.problems[0]}", 15000)
+
+    def _restore_rectangle(self, x: int, y: int, width: int, height: int) -> None:
+        """The saved window rectangle, shrunk to fit the screen it is on and moved back onto a screen
+        if it lies on none (a monitor unplugged since)."""
+        screen = QGuiApplication.screenAt(QPoint(x + width // 2, y + height // 2)) or QGuiApplication.primaryScreen()
+        if screen is None:
+            return self.resize(width, height)
+        room = screen.availableGeometry()
+        width, height = min(width, room.width()), min(height, room.height())
+        rect = QRect(x, y, width, height)
+        if not room.intersects(rect):
+            rect.moveCenter(room.center())
+        self.resize(rect.size())
+        self.move(rect.topLeft())
 
     def _save_settings(self) -> None:
         s = self.settings
-        s.geometry = self.saveGeometry()
-        s.main_splitter = self.main_splitter.saveState()
-        s.right_splitter = self.right_splitter.saveState()
-        s.training_fields = self.panel.state_dict()
-        s.pen_width = self.pad.pen_width()
+        rect = self.normalGeometry() if self.isMaximized() else self.geometry()
+        with s.batch():
+            s.geometry = (rect.x(), rect.y(), rect.width(), rect.height())
+            s.maximized = self.isMaximized()
+            s.main_splitter = self.main_splitter.sizes()
+            s.right_splitter = self.right_splitter.sizes()
+            s.training_fields = self.panel.state_dict()
+            s.pen_width = self.pad.pen_width()
 
     def shutdown(self) -> None:
         """Save the settings, stop any training and join its thread (idempotent)."""
@@ -532,6 +601,13 @@ class MainWindow(QMainWindow):
             self._save_settings()
         self.runner.shutdown()
         self.library_ui.shutdown()
+        self.model_loader.shutdown()
+
+    def close_now(self) -> None:
+        """Close without asking anyone (a signal: SIGTERM, SIGHUP, Ctrl-C): an unsaved trained model is
+        written to the temporary folder instead of being lost, then the window closes as usual."""
+        self.unsaved.rescue(self.model)
+        self.close()
 
     def changeEvent(self, event) -> None:  # noqa: N802
         # Back from a terminal (or another window): show what the command line or another window
@@ -553,11 +629,16 @@ class MainWindow(QMainWindow):
         return [self.plots, self.chart, self.panel, self.notice]
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.unsaved.may_close(self.close):   # a trained model saved nowhere: ask first
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
 
+
 def run_app(model_path: str | None = None, argv: list[str] | None = None) -> int:
-    """Create the application, show the window, run the event loop; returns the exit code."""
+    """Create the application, show the window, run the event loop; returns the exit code (128 + the
+    signal's number when a signal closed it: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
     app = QApplication.instance() or QApplication(argv if argv is not None else [])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -565,14 +646,7 @@ def run_app(model_path: str | None = None, argv: list[str] | None = None) -> int
     app.styleHints().colorSchemeChanged.connect(lambda _scheme: follow_system_scheme(app))
     window = MainWindow(model_path=model_path)
     app.aboutToQuit.connect(window.shutdown)
-    # Ctrl-C in the terminal closes the window like Quit; the timer lets Python run to see the signal.
-    interrupted = []
-    previous = os_signal.signal(os_signal.SIGINT, lambda *_: (interrupted.append(True), window.close()))
-    ticker = QTimer(timeout=lambda: None, interval=200)
-    ticker.start()
-    window.show()
-    try:
+    with closing_on_signals(window.close_now) as received:
+        window.show()
         code = app.exec()
-    finally:
-        os_signal.signal(os_signal.SIGINT, previous)
-    return 130 if interrupted else code
+    return 128 + received[0] if received else code

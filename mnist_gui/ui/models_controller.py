@@ -20,7 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
 
-from mnist_gui.errors import ConfigError, LibraryError, ModelFileError
+from mnist_gui.errors import ConfigError, LibraryError, ModelFileError, display_name
 from mnist_gui.state.compare import write_metrics
 from mnist_gui.state.library import SHIPPED_ID, RunLibrary, RunRecord
 from mnist_gui.training.continuation import continue_config, history_of
@@ -28,6 +28,10 @@ from mnist_gui.ui.compare_dialogs import ConfigComparison, PredictionComparison
 from mnist_gui.ui.models_panel import ModelsPanel
 from mnist_gui.ui.plot_export import export_plot
 
+#: Model files larger than this are loaded at start-up in a background thread (ModelLoader), so the window
+#: shows itself at once; smaller ones (the shipped model is 7.5 MB, ~0.1 s) are loaded directly. The size
+#: limit of mnist_gui.model.limits bounds the largest load to about half a second either way.
+BACKGROUND_BYTES = 16 * 1024**2
 #: The name the old autosave file (``model/last`` pointed to it) gets when it is imported once.
 LEGACY_AUTOSAVE = "last-trained.npz"
 
@@ -44,6 +48,7 @@ class ModelsController(QObject):
         self._live_view: str | None = None   # the plots' title while they show a finished run's live curves
         self._config_dialog: ConfigComparison | None = None
         self._prediction_dialog: PredictionComparison | None = None
+        self._pending: tuple[RunRecord, list[RunRecord]] | None = None   # loading in the background, the rest
         p = self.panel
         for signal, slot in ((p.chosen, self.choose), (p.rename_requested, self.rename),
                              (p.delete_requested, self.delete), (p.undo_requested, self.undo_delete),
@@ -107,11 +112,37 @@ class ModelsController(QObject):
         self._migrate(settings)
         if model_path and self.open_file(model_path):
             return
-        for record in (self.library.current(), self.library.find(SHIPPED_ID)):
-            if record is not None and self.choose(record.id, quiet=True):
+        self._start_with([r for r in (self.library.current(), self.library.find(SHIPPED_ID)) if r is not None])
+
+    def _start_with(self, candidates: list[RunRecord]) -> None:
+        """The first of ``candidates`` that loads becomes the current model; a large file is loaded in
+        the background (the window shows that it is loading) and the rest wait for its outcome."""
+        while candidates:
+            record = candidates.pop(0)
+            if _size(record.model_path) > BACKGROUND_BYTES:
+                self.window.set_model(None, "", None)
+                self.refresh(follow_elsewhere=False)
+                self._pending = (record, candidates)
+                self.window.model_loader.load(str(record.model_path))
+                self.window.show_loading(record.name)
+                return
+            if self.choose(record.id, quiet=True):
                 return
         self.window.set_model(None, "", None)
         self.refresh(follow_elsewhere=False)
+
+    def model_loaded(self, model, path: str) -> None:
+        """The start-up model arrived from the loader's thread: it becomes current, unless a model was
+        chosen meanwhile (the loader then drops the result before it gets here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.choose(pending[0].id, quiet=True, model=model)
+
+    def model_load_failed(self, error, path: str) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._warn(f"could not open {pending[0].name}: {error}")
+            self._start_with(pending[1])
 
     def _migrate(self, settings) -> None:
         """The window used to remember its model in the settings (``model/last``), often the autosaved
@@ -129,16 +160,18 @@ class ModelsController(QObject):
             if self.library.current_id() is None:
                 self.library.set_current(record.id)
         except (ModelFileError, LibraryError) as exc:
-            self._warn(f"could not bring {path} into the library: {exc}")
+            self._warn(f"could not bring {display_name(path)} into the library: {exc}")
 
-    def choose(self, run_id: str, quiet: bool = False, remember: bool = True) -> bool:
+    def choose(self, run_id: str, quiet: bool = False, remember: bool = True, model=None) -> bool:
         """Make a run the current model: its model predicts, its curves are plotted, and the library
-        remembers it. A model that cannot be loaded changes nothing (an error says why)."""
+        remembers it. A model that cannot be loaded changes nothing (an error says why). ``model``: the
+        run's model, already loaded (in the background)."""
         record = self.library.find(run_id)
         try:
             if record is None:
                 raise LibraryError(f"no run {run_id!r} in the library")
-            model = self.library.load_model(run_id)
+            if model is None:
+                model = self.library.load_model(run_id)
         except (LibraryError, ModelFileError) as exc:
             if quiet:
                 self._warn(f"could not open {record.name if record else run_id!r}: {exc}")
@@ -171,7 +204,7 @@ class ModelsController(QObject):
             return False
         if not self.choose(record.id):
             return False
-        self.window.statusBar().showMessage(f"{Path(path).name}: " + ("added to the library" if new else
+        self.window.statusBar().showMessage(f"{display_name(Path(path).name)}: " + ("added to the library" if new else
                                             f"already in the library as {record.name!r}"), 8000)
         return True
 
@@ -362,18 +395,18 @@ class ModelsController(QObject):
         try:
             fmt = write_metrics(path, [(r, self._curves(r.id)) for r in records])
         except OSError as exc:
-            self.window.show_error("Cannot export metrics", f"{path}: {exc.strerror or exc}")
+            self.window.show_error("Cannot export metrics", f"{display_name(path)}: {exc.strerror or exc}")
             return False
-        self.window.statusBar().showMessage(f"wrote the metrics of {len(records)} run(s) to {path} ({fmt})", 8000)
+        self.window.statusBar().showMessage(f"wrote the metrics of {len(records)} run(s) to {display_name(path)} ({fmt})", 8000)
         return True
 
     def export_plot(self, which: str, fmt: str, path: str) -> bool:
         try:
             export_plot(self.window.plots, which, fmt, path)
         except OSError as exc:
-            self.window.show_error("Cannot export the plot", f"{path}: {exc.strerror or exc}")
+            self.window.show_error("Cannot export the plot", f"{display_name(path)}: {exc.strerror or exc}")
             return False
-        self.window.statusBar().showMessage(f"wrote the {which} plot to {path}", 8000)
+        self.window.statusBar().showMessage(f"wrote the {which} plot to {display_name(path)}", 8000)
         return True
 
     def continue_training(self, epochs: int) -> bool:
@@ -408,3 +441,10 @@ class ModelsController(QObject):
         for token in self._deleted:
             self.library.purge(token)
         self._deleted = []
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0   # loading it will say what is wrong

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
+from mnist_gui.errors import PredictionError
 from mnist_gui.formatting import percent
 from mnist_gui.ui.theme import LIGHT, Theme, app_theme, style_plot
 from mnist_gui.ui.status_text import StatusText
@@ -24,6 +25,8 @@ from mnist_gui.ui.status_text import StatusText
 #: probability is visible and can be hovered for its value.
 STUB = 0.01
 EMPTY_HINT = "Draw a digit\non the canvas"
+#: Shown instead of bars when the model cannot compute probabilities for the drawing (its outputs overflow).
+NO_ANSWER_HINT = "No probability can be computed:\nthe model's outputs\noverflow for this drawing"
 
 
 def _short_percent(p: float) -> str:
@@ -44,6 +47,7 @@ class PredictionChart(QGroupBox):
         self._probs: np.ndarray | None = None
         self._not_a_digit = False
         self._hint = EMPTY_HINT
+        self._problem: str | None = None   # why no prediction can be shown, when the model failed
 
         self.digit_label = QLabel("?")
         font = QFont(self.font())
@@ -143,7 +147,11 @@ class PredictionChart(QGroupBox):
         for text in self.value_items:
             text.setColor(theme.foreground)
         self.set_hint(self._hint)
-        self.set_probabilities(self._probs, self._not_a_digit)
+        if self._problem is not None:
+            self.show_no_answer(self._problem)
+        else:
+            self.set_probabilities(self._probs, self._not_a_digit)
+
     def probabilities(self) -> np.ndarray | None:
         return None if self._probs is None else self._probs.copy()
 
@@ -160,9 +168,19 @@ class PredictionChart(QGroupBox):
     def set_hint(self, text: str) -> None:
         """The message shown while there is no prediction (e.g. 'no model: press Train'); lines centred."""
         self._hint = text
+        if self._problem is None:
+            self._show_hint(text)
+
+    def _show_hint(self, text: str, error: bool = False) -> None:
         lines = "<br>".join(html.escape(line) for line in text.splitlines())
-        colour = self._theme.faint if hasattr(self, "_theme") else LIGHT.faint
+        theme = self._theme if hasattr(self, "_theme") else LIGHT
+        colour = theme.error if error else theme.faint
         self.hint_item.setHtml(f'<div style="text-align:center; color:{colour}">{lines}</div>')
+
+    def problem(self) -> str | None:
+        """Why the chart shows no prediction although there is a drawing and a model (the model's
+        outputs overflow for it), or None."""
+        return self._problem
 
     def hint(self) -> str:
         return self._hint
@@ -178,13 +196,29 @@ class PredictionChart(QGroupBox):
         if image is None or model is None:
             self.set_probabilities(None)
             return None
-        reading = model.read_one(image)   # no BLAS: it would wait for a training thread's
+        try:
+            reading = model.read_one(image)   # no BLAS: it would wait for a training thread's
+        except PredictionError as exc:
+            self.show_no_answer(str(exc))
+            return None
         probs = reading.probabilities
         if (settled_ok and self._probs is not None and reading.not_a_digit == self._not_a_digit
                 and np.abs(self._probs - probs).max() < 5e-4):
             return None
         self.set_probabilities(probs, not_a_digit=reading.not_a_digit)
         return probs.copy()
+
+    def show_no_answer(self, reason: str) -> None:
+        """An honest error state instead of bars: the model cannot compute probabilities for this
+        drawing (``reason`` is kept in :meth:`problem` and the tooltip)."""
+        self.set_probabilities(None)
+        self._problem = reason
+        self.digit_label.setText("!")
+        self._set_label_style(f"color: {self._theme.error};")
+        self.confidence_label.setText("no answer")
+        self._show_hint(NO_ANSWER_HINT, error=True)
+        self.setToolTip(reason)
+        self.setAccessibleDescription("No answer: " + reason)
 
     def not_a_digit(self) -> bool:
         """Whether the chart says the drawing does not look like a digit."""
@@ -194,6 +228,10 @@ class PredictionChart(QGroupBox):
         """Show 10 probabilities, or nothing (``None``: empty canvas or no model) with the hint; with
         ``not_a_digit``, greyed, under "not a digit?" instead of a digit."""
         self._not_a_digit = probs is not None and not_a_digit
+        if self._problem is not None:
+            self._problem = None
+            self.setToolTip("")
+            self._show_hint(self._hint)
         if probs is None:
             self._probs = None
             self.bars.setOpts(height=np.zeros(10), brushes=[self._normal_brush] * 10)
@@ -205,6 +243,8 @@ class PredictionChart(QGroupBox):
             self.setAccessibleDescription("No prediction: " + " ".join(self._hint.split()))
             return
         p = np.asarray(probs, dtype=np.float64).reshape(10)
+        if not np.all(np.isfinite(p)):   # never a NaN bar or ">99.9% sure" of nothing
+            return self.show_no_answer("the probabilities are not numbers (NaN or infinite)")
         self._probs = p.copy()
         top = int(np.argmax(p))
         brushes = [self._normal_brush] * 10

@@ -283,7 +283,13 @@ class TrainingPanel(QGroupBox):
         return self._config
 
     def errors(self) -> dict[str, str]:
+        """Field name -> why it is invalid; ``"dataset"`` when the dataset cannot hold the run (too few
+        images for the validation split)."""
         return dict(self._errors)
+
+    def validation_size(self) -> int:
+        """Images a run from this panel holds out for validation (its preset's: no field sets it)."""
+        return self._base.config.val_size
 
     def _values(self) -> dict:
         return {**{key: combo.currentText() for key, combo in self.combos.items()},
@@ -459,6 +465,9 @@ class TrainingPanel(QGroupBox):
         """Restore fields saved by :meth:`state_dict`; unknown, missing or damaged entries are ignored."""
         if not isinstance(d, dict):
             return
+        # Only short texts and booleans: a damaged settings file may hold anything (huge or nested values).
+        d = {key: value for key, value in d.items()
+             if isinstance(key, str) and (isinstance(value, bool) or (isinstance(value, str) and len(value) <= 1000))}
         base = d.get("base") if d.get("preset") == CUSTOM else d.get("preset")
         if isinstance(base, str) and base in PRESETS:
             self.apply_preset(base)

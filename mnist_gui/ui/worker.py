@@ -21,7 +21,7 @@ import traceback
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from mnist_gui.data import MnistData
-from mnist_gui.errors import ConfigError, MnistGuiError
+from mnist_gui.errors import ConfigError, LoadCancelled, MnistGuiError
 from mnist_gui.jobs import (DatasetLoaded, Job, LoadDataset, RecordRun, Train, TrainingOutcome, TrainingStarted,
                             WeightsSnapshot)
 from mnist_gui.model import Model
@@ -51,6 +51,8 @@ class _Executor(QObject):
         job = self.job
         try:
             job.run(lambda payload: self.report.emit(job, payload))
+        except LoadCancelled:
+            pass   # stopped while loading: nothing failed, ``done`` says it is over
         except MnistGuiError as exc:
             self.report.emit(job, _JobFailed(exc))
         except MemoryError:
