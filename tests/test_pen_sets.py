@@ -53,8 +53,8 @@ def test_the_pen_drawn_report():
 
 def test_training_with_pen_digits_and_scribbles():
     """Batches carry pen digits and scribbles; every epoch reports the pen-drawn accuracy; the model
-    records it and, trained with scribbles, its "not a digit" threshold (the 2% quantile of its own
-    validation digits' max logits: 1.5%)."""
+    records it and, trained with scribbles, its "not a digit" threshold (the 1.5% quantile of its own
+    validation digits' max logits)."""
     from helpers import small_mnist
     from mnist_gui.training import EpochResult, TrainingConfig, TrainingSession
     from mnist_gui.training.batches import NOT_A_DIGIT, MixedBatchSource
@@ -76,9 +76,33 @@ def test_training_with_pen_digits_and_scribbles():
     assert meta["pen_drawn_accuracy"] == finished.pen_drawn_accuracy and len(meta["pen_drawn_per_digit"]) == 10
     scores = session.model.network.logits(session.model.encode(session.val_x)).max(axis=1)
     assert meta["not_a_digit"]["threshold"] == pytest.approx(float(np.quantile(scores, 0.015)))
+    assert meta["not_a_digit"]["calibration"] == "validation digits"
     assert session.model.not_a_digit_threshold == meta["not_a_digit"]["threshold"]
     flagged = np.mean(scores < session.model.not_a_digit_threshold)
     assert 0.005 <= flagged <= 0.025
+
+
+def test_an_augmented_model_is_calibrated_on_augmented_validation_digits():
+    """Trained with augmentation, the threshold is the 2% quantile of its validation digits distorted by
+    the same augmenter (seeded: the same model always gets the same threshold), which is lower than the
+    plain digits' 2% quantile: distorted digits are the ones such a model calls typical."""
+    from helpers import small_mnist
+    from mnist_gui.imaging.augment import Augmenter
+    from mnist_gui.training import TrainingConfig, TrainingSession
+    from mnist_gui.training.session import NOT_A_DIGIT_QUANTILE_AUGMENTED, not_a_digit_threshold
+
+    data = small_mnist(4000, 300)
+    cfg = TrainingConfig(hidden=(32,), epochs=1, batch_size=100, val_size=1000, scribbles=0.05, augment=True)
+    session = TrainingSession(cfg, data)
+    list(session.run())
+    meta = session.model.metadata["not_a_digit"]
+    assert meta["quantile"] == NOT_A_DIGIT_QUANTILE_AUGMENTED == 0.02
+    assert meta["calibration"] == "validation digits, augmented"
+    again = not_a_digit_threshold(session.model, session.val_x, Augmenter(), cfg.seed)
+    assert again == meta
+    plain = session.model.network.logits(session.model.encode(session.val_x)).max(axis=1)
+    assert meta["threshold"] < float(np.quantile(plain, 0.02))
+    assert not_a_digit_threshold(session.model, session.val_x[:0]) is None
 
 
 def test_pen_digits_need_mini_batches():
