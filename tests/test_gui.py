@@ -229,6 +229,32 @@ def test_closing_the_window_mid_training_stops_and_joins_the_thread(qtbot, model
     assert not threads_started_since(threads_before)
 
 
+def test_closing_the_window_mid_training_keeps_the_partial_run(qtbot, model_path):
+    """Quitting during training loses nothing: the run stops after its batch, is evaluated and joins the
+    library as a stopped run (not current); a signal's close (which must be quick) abandons it instead."""
+    from mnist_gui.state.library import RunLibrary
+    from mnist_gui.state.datadir import data_dir
+
+    window = open_window(qtbot, model_path)
+    before = {m["id"] for m in window.models()}
+    set_fields(window, **LONG)
+    window.panel.train_button.click()
+    qtbot.waitUntil(lambda: window.panel.progress_bar.value() > 0, timeout=10000)
+    window.close()
+    assert window.runner.current_thread is None
+    runs = [r for r in RunLibrary(data_dir()).records() if r.id not in before]
+    assert len(runs) == 1 and runs[0].status == "stopped" and runs[0].test_accuracy is not None
+    assert RunLibrary(data_dir()).current_id() != runs[0].id
+
+    window = open_window(qtbot, model_path)
+    set_fields(window, **LONG)
+    window.panel.train_button.click()
+    qtbot.waitUntil(lambda: window.panel.progress_bar.value() > 0, timeout=10000)
+    window.close_now()
+    assert window.runner.current_thread is None
+    assert len([r for r in RunLibrary(data_dir()).records() if r.id not in before]) == 1
+
+
 def test_a_broken_model_file_gives_a_dialog_and_keeps_the_old_model(window, qtbot, tmp_path, monkeypatch):
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"PK\x03\x04 this is not a model")

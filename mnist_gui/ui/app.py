@@ -55,6 +55,9 @@ NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
 LOADING_HINT = "Loading the model…"
 IMAGE_FILES = "Pictures (*.png *.jpg *.jpeg *.bmp *.webp *.pbm *.pgm *.ppm);;All files (*)"
 BUNDLED_TRAIN_IMAGES = 60000
+# Closing during training waits this long for the run to stop, be evaluated and join the library
+# (a batch and one evaluation: well under a second for the presets; a huge network may take longer).
+KEEP_RUN_SECONDS = 20.0
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
              ("Ctrl+Shift+E", "Export the 28x28 input the network sees"),
              ("Ctrl+I", "Classify a picture file (or drop one on the canvas)"),
@@ -90,6 +93,7 @@ class MainWindow(QMainWindow):
         self._run_title = "Live training curves"
         self._side_width: int | None = None       # the side's width before the Models tab widened it
         self._closing = False
+        self._closing_on_signal = False   # a signal's close abandons a run instead of keeping it
         self.unsaved = UnsavedModel(self, self._ask_save_as)   # a trained model saved nowhere
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
@@ -595,10 +599,16 @@ class MainWindow(QMainWindow):
             s.pen_width = self.pad.pen_width()
 
     def shutdown(self) -> None:
-        """Save the settings, stop any training and join its thread (idempotent)."""
+        """Save the settings, stop any training and join its thread (idempotent). A training run the
+        user closes the window on is stopped, not thrown away: it finishes its batch, is evaluated and
+        joins the library as a stopped run, as if Stop had been pressed (at most ``KEEP_RUN_SECONDS``;
+        a signal's close, which must be quick, abandons it instead)."""
         if not self._closing:
             self._closing = True
             self._save_settings()
+        if self.model_slots.training and not self._closing_on_signal:
+            self.statusBar().showMessage("Stopping the training; the run is kept in the library…")
+            self.runner.finish(KEEP_RUN_SECONDS)
         self.runner.shutdown()
         self.library_ui.shutdown()
         self.model_loader.shutdown()
@@ -606,6 +616,7 @@ class MainWindow(QMainWindow):
     def close_now(self) -> None:
         """Close without asking anyone (a signal: SIGTERM, SIGHUP, Ctrl-C): an unsaved trained model is
         written to the temporary folder instead of being lost, then the window closes as usual."""
+        self._closing_on_signal = True
         self.unsaved.rescue(self.model)
         self.close()
 

@@ -165,6 +165,18 @@ class TrainingRunner(QObject):
         if self._job is not None:
             self._job.control.stop()
 
+    def finish(self, timeout: float) -> bool:
+        """Stop the job after its current batch and let it end by itself (a training evaluates what it
+        learnt and records its run in the library, in its own thread), waiting up to ``timeout``
+        seconds; then join. True if it ended by itself, False if it had to be abandoned."""
+        thread = self._thread
+        ended = True
+        if self._job is not None and thread is not None:
+            self._job.control.stop()
+            ended = thread.wait(max(0, int(timeout * 1000)))
+        self.shutdown()
+        return ended
+
     def shutdown(self) -> None:
         """Abandon the job (if any: it reports nothing more) and join its thread. Safe to call repeatedly."""
         if self._job is not None:
