@@ -197,6 +197,26 @@ class MyDigits:
     def clear(self) -> None:
         self._save([])
 
+    def positions(self, ids) -> list[tuple[int, MyDigit]]:
+        """(index, record) of the records with these ids: what :meth:`put_back` needs to undo a deletion."""
+        wanted = set(ids)
+        return [(i, r) for i, r in enumerate(self.records) if r.id in wanted]
+
+    def put_back(self, items: list[tuple[int, MyDigit]]) -> int:
+        """Bring back records deleted a moment ago (``items`` from :meth:`positions`, taken before the
+        deletion) where they were; ones already here are skipped. Returns how many came back."""
+        known = {r.id for r in self.records}
+        records = list(self.records)
+        back = 0
+        for index, record in sorted(items, key=lambda item: item[0]):
+            if record.id not in known:
+                records.insert(min(index, len(records)), record)
+                known.add(record.id)
+                back += 1
+        if back:
+            self._save(records)
+        return back
+
     # -- files in and out ----------------------------------------------------------------------------
     def export(self, path: str | os.PathLike) -> int:
         """Write the whole set to ``path`` (atomically); returns how many drawings."""

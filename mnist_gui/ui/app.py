@@ -39,6 +39,7 @@ from mnist_gui.ui.canvas import DrawingPad
 from mnist_gui.ui.help import HelpDialog
 from mnist_gui.ui.imagefile import array_image, load_image, save_png
 from mnist_gui.ui.models_controller import ModelsController
+from mnist_gui.ui.my_digits_controller import MIN_TO_LEARN, MyDigitsController
 from mnist_gui.ui.models_panel import PREFERRED_WIDTH
 from mnist_gui.ui.notice_bar import NoticeBar
 from mnist_gui.ui.plots import TrainingPlots
@@ -51,11 +52,17 @@ from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
 IMAGE_FILES = "Pictures (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
+MY_DIGITS_FILES = "My digits (*.jsonl);;All files (*)"
 BUNDLED_TRAIN_IMAGES = 60000
 SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as..."), ("Ctrl+E", "Export the drawing as PNG"),
              ("Ctrl+Shift+E", "Export the 28x28 input the network sees"),
              ("Ctrl+I", "Classify a picture file (or drop one on the canvas)"),
              ("Ctrl+Z", "Undo the last stroke (or a clear)"), ("Delete, or Esc on the canvas", "Clear the drawing"),
+             ("0-9 on the canvas (or click a bar)", "Save the drawing to My digits as that digit"),
+             ("Enter on the canvas", "Save the drawing to My digits as the network reads it (Keep)"),
+             ("Ctrl+Shift+Z", "Undo the last change to My digits (a save, relabel or delete)"),
+             ("0-9 / Delete on selected drawings", "Relabel / delete them in My digits"),
+             ("Ctrl+D", "Show My digits"),
              ("Ctrl+Return", "Train"), ("Ctrl+Shift+Return", "Continue training the current model"),
              ("Ctrl+P", "Pause / resume training"), ("Ctrl+.", "Stop training"), ("Ctrl+M", "Show the Models panel"),
              ("Ctrl+Q", "Quit"), ("F1", "How this works (with this list)"),
@@ -91,12 +98,15 @@ class MainWindow(QMainWindow):
         self._help: HelpDialog | None = None
         self.runner = TrainingRunner(self)
         self.library_ui = ModelsController(self, self.library)
+        self.my_digits = MyDigitsController(self)
         self._build_ui()
         self._connect()
         self._build_menus()
         self._theme = app_theme()   # the widgets start in it; changeEvent follows the palette
         self._restore_settings()
         self.library_ui.start(model_path, self.settings)
+        # The user's set is read once the window is up (5,000 drawings take a fraction of a second).
+        QTimer.singleShot(0, self.my_digits.ensure_loaded)
 
     @property
     def model(self) -> Model | None:
@@ -137,15 +147,21 @@ class MainWindow(QMainWindow):
         top = QWidget()
         row = QHBoxLayout(top)
         row.setContentsMargins(0, 0, 0, 0)
+        self.correction_bar = self.my_digits.bar
+        middle = QVBoxLayout()
+        middle.addWidget(preview_box, 1)
+        middle.addWidget(self.correction_bar)
         row.addWidget(self.pad, 5)
-        row.addWidget(preview_box)
+        row.addLayout(middle)
         row.addWidget(self.chart, 6)
         # Side and views are tab widgets: the side holds the training panel (and more panels as the app
         # grows), the views area the training curves (and more views); a lone tab shows no tab bar.
         self.side_tabs, self.view_tabs = QTabWidget(), QTabWidget()
         self.models_panel = self.library_ui.panel
+        self.my_digits_view = self.my_digits.view
         for tabs, widget, title in ((self.side_tabs, self.panel, "T&rain"),
-                                    (self.side_tabs, self.models_panel, "&Models"), (self.view_tabs, self.plots, "Curves")):
+                                    (self.side_tabs, self.models_panel, "&Models"), (self.view_tabs, self.plots, "Curves"),
+                                    (self.view_tabs, self.my_digits_view, "M&y digits")):
             tabs.setDocumentMode(True)
             tabs.setTabBarAutoHide(True)
             tabs.addTab(widget, title)
@@ -183,8 +199,17 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         runner, panel, plots = self.runner, self.panel, self.plots
+        bar, view = self.correction_bar, self.my_digits_view
         for source, slot in ((self.canvas.changed, self._on_drawing_changed),
                              (self.canvas.file_dropped, self._on_file_dropped),
+                             (self.canvas.digit_typed, self.add_to_my_digits), (self.canvas.confirmed, self.keep_drawing),
+                             (self.chart.bar_clicked, self.add_to_my_digits), (bar.label_chosen, self.add_to_my_digits),
+                             (bar.keep_requested, self.keep_drawing), (view.learn_requested, self.learn_my_digits),
+                             (view.export_requested, self._ask_export_my_digits),
+                             (view.import_requested, self._ask_import_my_digits),
+                             (self.current_model_changed, lambda _: self.my_digits.model_changed()),
+                             (self.current_model_changed, lambda _: self._update_learn_state()),
+                             (self.my_digits.changed, lambda _: self._update_learn_state()),
                              (panel.train_requested, self.start_training), (panel.pause_requested, runner.pause),
                              (panel.resume_requested, runner.resume), (panel.stop_requested, runner.stop),
                              (runner.dataset_ready, self._on_dataset_ready),
@@ -248,6 +273,11 @@ class MainWindow(QMainWindow):
         action(menu, "C&ontinue training the current model",
                lambda: self.library_ui.continue_training(self.models_panel.epochs_spin.value()), "Ctrl+Shift+Return")
         action(menu, "Show the &Models panel", lambda: self.side_tabs.setCurrentWidget(self.models_panel), "Ctrl+M")
+        menu.addSeparator()
+        self.my_digits_undo_action = action(menu, "Undo in My &digits", self.my_digits.undo, "Ctrl+Shift+Z")
+        self.my_digits_undo_action.setEnabled(False)
+        action(menu, "Show M&y digits", self.show_my_digits, "Ctrl+D")
+        menu.addSeparator()
         # Each does nothing when its button is off, so these are safe whatever the training state.
         self.pause_action = action(menu, "&Pause / resume training", self.panel.toggle_pause, "Ctrl+P")
         self.stop_action = action(menu, "&Stop training", self.panel.request_stop, "Ctrl+.")
@@ -364,6 +394,7 @@ class MainWindow(QMainWindow):
         self.preview.set_image(self._input)
         self._predict()
         self.library_ui.drawing_changed(self._input)
+        self.correction_bar.set_drawing(not self.canvas.is_empty())
 
     def _predict(self, settled_ok: bool = False) -> None:
         probs = self.chart.show_prediction(self.model_slots.displayed, self._input, settled_ok)
@@ -374,6 +405,97 @@ class MainWindow(QMainWindow):
         """The model the bars come from changed: say which, and predict again."""
         self.chart.set_source(self.model_slots.caption())
         self._predict()
+
+    # -- My digits: the user's own drawings, labelled ------------------------------------------------
+    def add_to_my_digits(self, label: int) -> bool:
+        """Save the drawing on the canvas to My digits as ``label`` (0-9): its strokes and the 28x28 input
+        the network sees. The canvas is then cleared for the next digit (undoing the save brings the
+        drawing back). Nothing to save (an empty canvas, a picture) changes nothing and says why."""
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label <= 9:
+            self.my_digits.refuse(f"Not saved: {label!r} is not a digit 0-9")
+            return False
+        if problem := self._not_saveable():
+            self.my_digits.refuse(problem)
+            return False
+        # Preprocessed now, not taken from the last change signal: that may be a stroke behind (throttled).
+        image = preprocess_drawing(self.canvas.ink_array(), self.canvas.pen_width_pixels())
+        canvas = self.canvas
+        if self.my_digits.add(int(label), canvas.strokes(), image,
+                              restore_drawing=lambda: canvas.is_empty() and canvas.undo()) is None:
+            return False
+        canvas.clear()
+        return True
+
+    def keep_drawing(self) -> bool:
+        """Save the drawing to My digits as the network reads it (Keep, or Enter on the canvas)."""
+        model = self.model_slots.displayed
+        problem = self._not_saveable() or (None if model is not None else
+                                           "No model reads the drawing: say which digit it is (0-9, or That's a…)")
+        if problem:
+            self.my_digits.refuse(problem)
+            return False
+        reading = model.read_one(preprocess_drawing(self.canvas.ink_array(), self.canvas.pen_width_pixels()))
+        if reading.not_a_digit:
+            self.my_digits.refuse("The network does not read this as a digit: say which digit it is (0-9, or "
+                                  "That's a…)")
+            return False
+        return self.add_to_my_digits(int(np.argmax(reading.probabilities)))
+
+    def _not_saveable(self) -> str | None:
+        """Why the canvas cannot be saved to My digits (None: it can)."""
+        if self.canvas.has_picture():
+            # My digits keeps pen strokes (the fine-tune re-draws them in other pen styles); a picture has none.
+            return "Pictures are not saved to My digits, only drawings: clear the canvas (Esc) and draw the digit"
+        if self.canvas.stroke_count() == 0:
+            return "Nothing to save: draw a digit first"
+        return None
+
+    def my_digits_count(self) -> int:
+        """How many drawings My digits holds."""
+        self.my_digits.ensure_loaded()
+        return len(self.my_digits)
+
+    def show_my_digits(self) -> None:
+        self.view_tabs.setCurrentWidget(self.my_digits_view)
+
+    def show_my_digits_undo(self, text: str | None) -> None:
+        """What Edit > Undo in My digits would undo (None: nothing)."""
+        self.my_digits_undo_action.setEnabled(text is not None)
+        self.my_digits_undo_action.setText(f"{text} (My &digits)" if text else "Undo in My &digits")
+
+    def export_my_digits(self, path: str) -> bool:
+        """Write the whole of My digits to one file (what Import reads)."""
+        return self.my_digits.export(path)
+
+    def import_my_digits(self, path: str) -> bool:
+        """Add the drawings of an exported file to My digits; a bad file changes nothing."""
+        return self.my_digits.import_file(path)
+
+    def _ask_export_my_digits(self) -> None:
+        self._ask(QFileDialog.getSaveFileName, "Export My digits", "my-digits.jsonl", MY_DIGITS_FILES,
+                  self.export_my_digits)
+
+    def _ask_import_my_digits(self) -> None:
+        self._ask(QFileDialog.getOpenFileName, "Import My digits", "", MY_DIGITS_FILES, self.import_my_digits)
+
+    def _update_learn_state(self) -> None:
+        n = len(self.my_digits)
+        if self._job is not None or self.runner.is_busy():
+            enabled, why = False, "Training is running: wait for it to end (or stop it)"
+        elif self.model is None:
+            enabled, why = False, "There is no model to teach: train one or open one first"
+        elif n < MIN_TO_LEARN:
+            enabled, why = False, (f"Save at least {MIN_TO_LEARN} drawings first (you have {n}); 3 of each digit "
+                                   "work well")
+        else:
+            enabled, why = True, (f"Fine-tune the current model on your {n:,} drawings (mixed with MNIST so it does "
+                                  "not forget it); the result joins the Models panel and becomes current")
+        self.my_digits_view.set_learn_state(enabled, why)
+
+    def learn_my_digits(self) -> bool:
+        """Fine-tune the current model on My digits in the background; ``my_digits_learned`` fires at the end."""
+        self.show_error("Not available yet", "Learning from My digits is not wired to the fine-tune yet.")
+        return False
 
     # -- training (and dataset checks) in the runner's thread -----------------------------------------
     def start_training(self, config, initial: Model | None = None, parent=None, parent_curves=None,
@@ -409,6 +531,7 @@ class MainWindow(QMainWindow):
         self._job = job
         for act in self.dataset_actions:
             act.setEnabled(job is None)
+        self._update_learn_state()
 
     def _on_dataset_ready(self, loaded) -> None:
         self._dataset_path, data = loaded.path, loaded.data
@@ -550,7 +673,7 @@ class MainWindow(QMainWindow):
             widget.apply_theme(self._theme)
 
     def _themed(self) -> list:
-        return [self.plots, self.chart, self.panel, self.notice]
+        return [self.plots, self.chart, self.panel, self.notice, self.my_digits_view]
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.shutdown()

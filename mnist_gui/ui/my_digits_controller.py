@@ -1,0 +1,236 @@
+"""The window's side of My digits: saving drawings, undo, the view's requests, and the current model's reading.
+
+:class:`MyDigitsController` owns the user's set (:class:`~mnist_gui.state.my_digits.MyDigits`, in
+the data folder next to the library of runs), the :class:`~mnist_gui.ui.my_digits_view.MyDigitsView`
+and the :class:`~mnist_gui.ui.correction_bar.CorrectionBar`. It saves what the window hands it, keeps
+an undo list of its own changes (a save, a relabel, a deletion: Edit > Undo in My digits), relabels,
+deletes, exports and imports, and has the current model read the set a slice at a time
+(:class:`~mnist_gui.state.set_reading.SetReading`) so a large set never holds the window.
+
+Like :class:`~mnist_gui.ui.models_controller.ModelsController` it works through the window's narrow
+methods (``show_error``, ``statusBar``, ``model``) and never reaches into other widgets' insides.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from mnist_gui.digits import CLASSES
+from mnist_gui.errors import DatasetError
+from mnist_gui.state.datadir import data_dir
+from mnist_gui.state.my_digits import MyDigit, MyDigits
+from mnist_gui.state.set_reading import SetReading
+from mnist_gui.ui.correction_bar import CorrectionBar
+from mnist_gui.ui.my_digits_view import MyDigitsView
+
+#: The set's file in the data folder.
+FILE_NAME = "my-digits.jsonl"
+#: Drawings predicted per turn of the event loop: with BLAS when the machine is idle, in this thread
+#: only (einsum, slower) while a run trains. Either stays well under a frame for the largest network.
+ROWS_IDLE, ROWS_TRAINING = 256, 32
+UNDO_DEPTH = 50
+#: The fewest drawings a fine-tune accepts (the fine-tune core checks it again).
+MIN_TO_LEARN = CLASSES // 2
+
+
+def _a(label: int) -> str:
+    return f"an {label}" if label == 8 else f"a {label}"
+
+
+def _drawings(n: int) -> str:
+    return f"{n:,} drawing{'s' if n != 1 else ''}"
+
+
+class MyDigitsController(QObject):
+    #: The set changed (saved, undone, relabelled, deleted, imported, loaded): how many drawings now.
+    changed = Signal(int)
+
+    def __init__(self, window, path=None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.store = MyDigits(path if path is not None else data_dir() / FILE_NAME)
+        self.reading = SetReading()
+        self.view = MyDigitsView()
+        self.bar = CorrectionBar()
+        self.warnings: list[str] = []
+        self._loaded = False
+        self._undo: list[tuple[str, Callable[[], None]]] = []   # (what it undoes, how)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._read_some)
+        v = self.view
+        for signal, slot in ((v.relabel_requested, self.relabel), (v.delete_requested, self.delete),
+                             (self.bar.undo_requested, self.undo)):
+            signal.connect(slot)
+
+    # -- loading -----------------------------------------------------------------------------------
+    def ensure_loaded(self) -> None:
+        """Read the set from disk, once. A damaged record (or a file that is not a set) gives one message
+        and the rest is kept."""
+        if self._loaded:
+            return
+        self._loaded = True
+        self.warnings = self.store.load()
+        if self.warnings:
+            shown = self.warnings[:5] + ([f"… and {len(self.warnings) - 5} more"] if len(self.warnings) > 5 else [])
+            self.window.show_error("Some of My digits could not be read",
+                                   "\n".join(shown) + f"\n\nThe other {_drawings(len(self.store))} are kept.")
+        self.reading.set_model(self.window.model, self.store.records)
+        self._refresh()
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    # -- saving ------------------------------------------------------------------------------------
+    def add(self, label: int, strokes, image, restore_drawing: Callable[[], None] | None = None) -> MyDigit | None:
+        """Save a drawing as ``label``; ``restore_drawing`` puts it back on the canvas when the save is undone."""
+        self.ensure_loaded()
+        try:
+            record = self.store.add(label, strokes, image)
+        except (OSError, ValueError) as exc:
+            self.window.show_error("Cannot save to My digits", f"{getattr(exc, 'strerror', None) or exc}"
+                                   f"\n\nMy digits ({self.store.path}) is unchanged.")
+            return None
+
+        def undo() -> None:
+            self.store.delete(record.id)
+            if restore_drawing is not None:
+                restore_drawing()
+        self._push(f"saving {_a(label)}", undo)
+        self.reading.add([record])
+        text = f"Saved as {_a(label)} to My digits ({_drawings(len(self.store))})"
+        self.bar.show_saved(text, True)
+        self.window.statusBar().showMessage(f"{text}. Undo: Ctrl+Shift+Z", 8000)
+        self._refresh()
+        return record
+
+    def refuse(self, why: str) -> None:
+        """Nothing was saved: say why, where the user looks (the bar) and in the status bar."""
+        self.bar.show_saved(why, False)
+        self.window.statusBar().showMessage(why, 8000)
+
+    # -- changing the set --------------------------------------------------------------------------
+    def relabel(self, ids: list[str], label: int) -> bool:
+        self.ensure_loaded()
+        old = [(r.id, r.label) for r in self.store.records if r.id in set(ids) and r.label != label]
+        if not old:
+            return False
+
+        def apply(pairs) -> None:
+            for ident, value in pairs:
+                self.store.relabel(ident, value)
+        if not self._change(lambda: apply([(i, label) for i, _ in old]), "relabel"):
+            return False
+        self._push(f"relabelling {_drawings(len(old))}", lambda: apply(old))
+        self.window.statusBar().showMessage(f"Relabelled {_drawings(len(old))} as {label}", 6000)
+        self._refresh()
+        return True
+
+    def delete(self, ids: list[str]) -> bool:
+        self.ensure_loaded()
+        gone = self.store.positions(ids)
+        if not gone:
+            return False
+        if not self._change(lambda: [self.store.delete(r.id) for _, r in gone], "delete"):
+            return False
+
+        def undo() -> None:
+            self.store.put_back(gone)
+            self.reading.add([r for _, r in gone])
+        self._push(f"deleting {_drawings(len(gone))}", undo)
+        self.window.statusBar().showMessage(f"Deleted {_drawings(len(gone))} from My digits "
+                                            "(Edit > Undo in My digits, Ctrl+Shift+Z, brings them back)", 10000)
+        self._refresh()
+        return True
+
+    def _change(self, do: Callable[[], None], what: str) -> bool:
+        try:
+            do()
+        except OSError as exc:
+            self.window.show_error(f"Cannot {what} in My digits", f"{self.store.path}: {exc.strerror or exc}")
+            self._refresh()
+            return False
+        return True
+
+    # -- undo --------------------------------------------------------------------------------------
+    def _push(self, what: str, undo: Callable[[], None]) -> None:
+        self._undo = (self._undo + [(what, undo)])[-UNDO_DEPTH:]
+        self.window.show_my_digits_undo(f"Undo {what}")
+
+    def undo_text(self) -> str | None:
+        return f"Undo {self._undo[-1][0]}" if self._undo else None
+
+    def undo(self) -> bool:
+        """Undo the last change to the set made here (a save, a relabel, a deletion)."""
+        if not self._undo:
+            self.window.statusBar().showMessage("Nothing to undo in My digits", 5000)
+            return False
+        what, undo = self._undo.pop()
+        if not self._change(undo, "undo"):
+            return False
+        self.window.show_my_digits_undo(self.undo_text())
+        self.bar.show_saved(f"Undone: {what}", False)
+        self.window.statusBar().showMessage(f"Undone: {what} ({_drawings(len(self.store))} in My digits)", 6000)
+        self._refresh()
+        return True
+
+    # -- files -------------------------------------------------------------------------------------
+    def export(self, path: str) -> bool:
+        self.ensure_loaded()
+        try:
+            n = self.store.export(path)
+        except OSError as exc:
+            self.window.show_error("Cannot export My digits", f"{path}: {exc.strerror or exc}")
+            return False
+        self.window.statusBar().showMessage(f"Exported {_drawings(n)} to {path}", 8000)
+        return True
+
+    def import_file(self, path: str) -> bool:
+        """Add an exported set's drawings; a file with any problem adds nothing (one message says why)."""
+        self.ensure_loaded()
+        before = {r.id for r in self.store.records}
+        try:
+            n = self.store.import_file(path)
+        except DatasetError as exc:
+            self.window.show_error("Cannot import My digits", f"{exc}\n\nMy digits is unchanged.")
+            return False
+        except OSError as exc:
+            self.window.show_error("Cannot import My digits", f"{self.store.path}: {exc.strerror or exc}"
+                                   "\n\nMy digits is unchanged.")
+            return False
+        self.reading.add([r for r in self.store.records if r.id not in before])
+        self.window.statusBar().showMessage(f"Imported {_drawings(n)} from {path}" if n else
+                                            f"{path}: every drawing in it is already in My digits", 8000)
+        self._refresh()
+        return True
+
+    # -- the current model's reading ---------------------------------------------------------------
+    def model_changed(self) -> None:
+        """The current model changed: read the whole set again with it."""
+        if self._loaded:
+            self.reading.set_model(self.window.model, self.store.records)
+            self._refresh()
+
+    def _read_some(self) -> None:
+        training = self.window.model_slots.training
+        done = self.reading.step(ROWS_TRAINING if training else ROWS_IDLE, blas=not training)
+        self._show_reading()
+        if not done:
+            self._timer.start()
+
+    def reading_done(self) -> bool:
+        return self._loaded and self.reading.pending() == 0
+
+    def _show_reading(self) -> None:
+        name = self.window.model_source if self.window.model is not None else ""
+        self.view.set_reading(self.reading.prediction, name, self.reading.score(self.store.records))
+
+    def _refresh(self) -> None:
+        self.view.set_records(self.store.records)
+        self._show_reading()
+        if self.reading.pending():
+            self._timer.start()
+        self.changed.emit(len(self.store))
