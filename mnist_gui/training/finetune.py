@@ -158,7 +158,8 @@ def _digest(images: np.ndarray, labels: np.ndarray) -> str:
 
 def fine_tune(model: Model, digits: Sequence, dataset, *, config: FineTuneConfig | None = None,
               control: TrainingControl | None = None, on_event: Callable[[TrainingEvent], None] | None = None,
-              source: str | None = None, progress_interval: float = PROGRESS_INTERVAL) -> FineTuneResult:
+              source: str | None = None, progress_interval: float = PROGRESS_INTERVAL,
+              on_step: Callable[[int, int, Model], None] | None = None) -> FineTuneResult:
     """Fine-tune a copy of ``model`` on the user's ``digits`` (records with ``strokes``, ``label`` and
     ``image``, as :class:`~mnist_gui.state.my_digits.MyDigit`), with MNIST replay from ``dataset`` (an
     :class:`~mnist_gui.data.MnistData`, whose test set gives the before/after MNIST figures).
@@ -166,6 +167,8 @@ def fine_tune(model: Model, digits: Sequence, dataset, *, config: FineTuneConfig
     ``source`` names the model in the new model's metadata (a run's name, a file). Events go to
     ``on_event`` as they happen; ``control`` pauses or stops the run between steps (a stopped run still
     measures and returns what it learnt; an abandoned one too, but reports no more events).
+    ``on_step(step, steps, model)`` is called after every step with the model being trained (to copy
+    its weights for a live prediction; it must not keep the model).
 
     ``metrics``: ``test_accuracy``, ``my_digits_accuracy`` (the held-out estimate, see the module
     docstring), ``test_accuracy_before``, ``my_digits_accuracy_before`` (the input model on the same
@@ -257,6 +260,8 @@ def fine_tune(model: Model, digits: Sequence, dataset, *, config: FineTuneConfig
         if meter.due(step):
             emit(meter.event(r + 1, cfg.rounds, step - (bounds[r - 1] if r else 0),
                              bounds[r] - (bounds[r - 1] if r else 0), step, loss, cfg.lr))
+        if on_step is not None:
+            on_step(step, cfg.steps, work)
         if not estimated and step >= estimate_step:
             measure_held_out()
         if step == bounds[r]:
@@ -264,9 +269,9 @@ def fine_tune(model: Model, digits: Sequence, dataset, *, config: FineTuneConfig
             train_seconds += seconds
             # The held-out digits are a fair validation set only until they are trained on.
             fair = held.size and (not cfg.final_on_all or step <= estimate_step)
-            val = (my_estimate if step == estimate_step else _accuracy(work, held_x, held_y)) if fair else None
+            val_loss, val = evaluate(work, held_x, held_y) if fair else (None, None)
             event = EpochResult(epoch=r + 1, epochs=cfg.rounds, train_loss=round_loss / max(round_seen, 1),
-                                train_accuracy=round_correct / max(round_seen, 1), val_loss=None, val_accuracy=val,
+                                train_accuracy=round_correct / max(round_seen, 1), val_loss=val_loss, val_accuracy=val,
                                 seconds=seconds, elapsed=meter.elapsed())
             history.append(event)
             emit(event)
