@@ -247,6 +247,14 @@ class MyDigits:
         self.records = list(records)
 
 
+def read_set(path: str | os.PathLike) -> tuple[list[MyDigit], list[str]]:
+    """The drawings of a set or an exported file, for reading only (the command line's ``finetune`` and
+    ``train --my-digits``): (records, one warning per damaged record skipped). :class:`DatasetError` if
+    the file is missing or is not a set at all; nothing is ever written."""
+    records, skipped = _read(Path(path))
+    return records, [f"{path}, line {line}: skipped a damaged drawing ({why})" for line, why in skipped]
+
+
 def _write(path: Path, records: list[MyDigit]) -> None:
     text = "\n".join([_header(), *(json.dumps(r.to_json(), separators=(",", ":")) for r in records)]) + "\n"
     atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
