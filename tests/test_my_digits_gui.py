@@ -279,3 +279,83 @@ def test_mnemonics_stay_unique_with_my_digits_showing(window):
     letters += [t.tabText(i) for t in window.findChildren(QTabWidget) for i in range(t.count())]
     keys = [m.group(1).lower() for text in letters for m in [re.search(r"&([^&])", text)] if m]
     assert {"y", "k", "a", "x"} <= set(keys) and len(keys) == len(set(keys)), sorted(zip(keys, letters))
+
+
+def test_learn_from_my_digits_end_to_end(window, qtbot):
+    """Learn starts the fine-tune in the runner (progress and curves as for training), the new model joins the
+    library and becomes current, the view and a notice give before/after figures, my_digits_learned fires."""
+    shapes = ((ONE, 1), (SEVEN, 7), (ZERO, 0))
+    for i in range(9):                                       # 3 of each: some can be held out
+        strokes, label = shapes[i % 3]
+        shifted = [[(x + 0.03 * (i // 3) - 0.03, y) for x, y in s] for s in strokes]
+        save_by_key(window, qtbot, shifted, label)
+    before_id = next(m["id"] for m in window.models() if m["current"])
+    window.show_my_digits()
+    button = window.my_digits_view.learn_button
+    assert button.isEnabled()
+    learned, progress = [], []
+    window.my_digits_learned.connect(learned.append)
+    window.runner.progress.connect(progress.append)
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.runner.is_busy() and not button.isEnabled() and "Training is running" in button.toolTip()
+    assert not window.panel.train_button.isEnabled() and window.view_tabs.currentWidget() is window.plots
+    qtbot.waitUntil(lambda: bool(learned), timeout=120_000)
+    qtbot.waitUntil(lambda: not window.runner.is_busy())
+    result = learned[0]
+    for key in ("test_accuracy", "my_digits_accuracy", "test_accuracy_before", "my_digits_accuracy_before"):
+        assert isinstance(result[key], float) and 0 <= result[key] <= 1, key
+    assert result["before"] == {"test_accuracy": result["test_accuracy_before"],
+                                "my_digits_accuracy": result["my_digits_accuracy_before"]}
+    assert result["after"] == {"test_accuracy": result["test_accuracy"],
+                               "my_digits_accuracy": result["my_digits_accuracy"]}
+    assert progress and result["current"] and result["id"] != before_id
+    current = next(m for m in window.models() if m["current"])
+    assert current["id"] == result["id"] and window.model_source == result["name"]
+    assert "Learnt from your 9 digits" in window.my_digits_view.learned.text()
+    assert "MNIST test" in window.notice.text() and window.notice.action_button.isVisible()
+    assert button.isEnabled()
+    QTest.mouseClick(window.notice.action_button, Qt.MouseButton.LeftButton)   # back to the model it started from
+    assert next(m["id"] for m in window.models() if m["current"]) == before_id
+
+
+def save_some(window, qtbot, n: int = 6) -> None:
+    shapes = ((ONE, 1), (SEVEN, 7), (ZERO, 0))
+    for i in range(n):
+        strokes, label = shapes[i % 3]
+        save_by_key(window, qtbot, [[(x + 0.02 * (i // 3), y) for x, y in s] for s in strokes], label)
+
+
+def test_stop_ends_a_fine_tune_and_keeps_the_current_model(window, qtbot):
+    from mnist_gui.training.finetune import FineTuneConfig
+
+    save_some(window, qtbot)
+    before = window.model_source
+    learned = []
+    window.my_digits_learned.connect(learned.append)
+    assert window.learn_my_digits(FineTuneConfig(steps=100_000, rounds=5))
+    assert window.learn_my_digits() is False and window.last_error[0] == "Cannot learn from My digits"
+    qtbot.waitUntil(lambda: window.panel.stop_button.isEnabled() and window.model_slots.training, timeout=60_000)
+    QTest.mouseClick(window.panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(learned), timeout=60_000)
+    qtbot.waitUntil(lambda: not window.runner.is_busy())
+    assert learned[0]["status"] == "stopped" and learned[0]["current"] is False
+    assert window.model_source == before                      # a stopped run is offered, not imposed
+    assert "Use it" in window.notice.action_button.text() and "stopped" in window.notice.text()
+    assert any(m["id"] == learned[0]["id"] for m in window.models())
+
+
+def test_include_my_digits_in_a_training(window, qtbot):
+    from test_gui import QUICK, set_fields
+
+    check = window.panel.my_digits_check
+    assert not check.isEnabled() and "at least" in check.toolTip()
+    save_some(window, qtbot)
+    assert check.isEnabled()
+    check.setChecked(True)
+    set_fields(window, **QUICK)
+    assert window.panel.config().my_digits > 0
+    finished = []
+    window.training_finished.connect(finished.append)
+    QTest.mouseClick(window.panel.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(finished), timeout=120_000)
+    assert window.model.metadata["my_digits"]["n_digits"] == 6

@@ -30,6 +30,7 @@ from mnist_gui import __version__
 from mnist_gui.errors import ImageError, ModelFileError
 from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.jobs import RecordRun
+from mnist_gui.training.finetune import FineTuneConfig
 from mnist_gui.model import Model, save_model
 from mnist_gui.resources_path import resource
 from mnist_gui.state.datadir import data_dir
@@ -39,7 +40,7 @@ from mnist_gui.ui.canvas import DrawingPad
 from mnist_gui.ui.help import HelpDialog
 from mnist_gui.ui.imagefile import array_image, load_image, save_png
 from mnist_gui.ui.models_controller import ModelsController
-from mnist_gui.ui.my_digits_controller import MIN_TO_LEARN, MyDigitsController
+from mnist_gui.ui.my_digits_controller import MIN_TO_LEARN, MyDigitsController, learned_summary
 from mnist_gui.ui.models_panel import PREFERRED_WIDTH
 from mnist_gui.ui.notice_bar import NoticeBar
 from mnist_gui.ui.plots import TrainingPlots
@@ -79,6 +80,9 @@ class MainWindow(QMainWindow):
     #: when there is none; an entry with ``id`` None is a model not in the library (its record failed).
     current_model_changed = Signal(object)
     error_shown = Signal(str, str)        # title, text
+    #: A fine-tune on My digits ended: its figures (``test_accuracy``, ``my_digits_accuracy``, their
+    #: ``..._before``, ``before``/``after`` dicts, and more), the new run's ``id`` and ``name``, ``current``.
+    my_digits_learned = Signal(object)
 
     def __init__(self, model_path: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +95,7 @@ class MainWindow(QMainWindow):
         self._dataset_path: str | None = None     # None: the bundled copy
         self._job: str | None = None              # "train" | "dataset" while the runner is busy
         self._run_title = "Live training curves"
+        self._learn_from: tuple[str | None, str] | None = None   # the model a fine-tune started from (id, name)
         self._side_width: int | None = None       # the side's width before the Models tab widened it
         self._closing = False
         self.last_error: tuple[str, str] | None = None
@@ -220,6 +225,8 @@ class MainWindow(QMainWindow):
                              (runner.snapshot, self._on_snapshot), (runner.epoch_finished, plots.add_epoch),
                              (plots.export_requested, self._ask_export_plot),
                              (runner.finished, self._on_training_finished), (runner.failed, self._on_job_failed),
+                             (runner.finetune_started, self._on_finetune_started),
+                             (runner.finetuned, self._on_finetuned),
                              (runner.done, self._on_job_done)):
             source.connect(slot)
 
@@ -491,11 +498,70 @@ class MainWindow(QMainWindow):
             enabled, why = True, (f"Fine-tune the current model on your {n:,} drawings (mixed with MNIST so it does "
                                   "not forget it); the result joins the Models panel and becomes current")
         self.my_digits_view.set_learn_state(enabled, why)
+        self.panel.set_my_digits(n, MIN_TO_LEARN)
 
-    def learn_my_digits(self) -> bool:
-        """Fine-tune the current model on My digits in the background; ``my_digits_learned`` fires at the end."""
-        self.show_error("Not available yet", "Learning from My digits is not wired to the fine-tune yet.")
-        return False
+    def learn_my_digits(self, config: FineTuneConfig | None = None) -> bool:
+        """Fine-tune the current model on My digits in the background (``config``: the fine-tune's
+        settings, by default the measured recipe). Progress and curves show as for training; at the end
+        the new model joins the library and becomes the current model, the view shows before/after
+        figures and ``my_digits_learned`` fires. False (with a message) when it cannot start."""
+        self.my_digits.ensure_loaded()
+        n = len(self.my_digits)
+        problem = ("Training is running: wait for it to end (or stop it)" if self._job is not None or self.runner.is_busy()
+                   else "There is no model to teach: train one or open one first" if self.model is None
+                   else f"My digits holds {n} drawing{'s' if n != 1 else ''}: save at least {MIN_TO_LEARN} first"
+                   if n < MIN_TO_LEARN else None)
+        if problem or self._closing:
+            if problem:
+                self.show_error("Cannot learn from My digits", problem)
+            return False
+        self._save_settings()
+        parent = self.model_slots.record
+        self._learn_from = (parent.id if parent is not None else None, self.model_source)
+        config = config or FineTuneConfig()
+        self._run_title = f"Live: learning from my {n:,} digits (validation: the held-out ones)"
+        self.plots.reset(config.rounds, title=self._run_title)
+        self.panel.set_state(LOADING)
+        self.models_panel.set_training(True)
+        self.view_tabs.setCurrentWidget(self.plots)   # the curves grow as for a training
+        self._set_job("finetune")
+        self.runner.fine_tune(self.model.copy(), self.my_digits.store.records, self._dataset_path,
+                              RecordRun(str(self.library.folder), parent), config)
+        return True
+
+    def _on_finetune_started(self, info) -> None:
+        self.model_slots.start_training(info.model)
+        self.library_ui.training_started()
+        self.panel.show_starting(f"learning from my {info.n_digits:,} digits · {info.description} · "
+                                 f"{info.config.steps} steps with MNIST replay")
+
+    def _on_finetuned(self, outcome) -> None:
+        r, m = outcome.result, dict(outcome.metrics)
+        if r.status != "diverged":
+            self.plots.mark_test(r.test_accuracy)
+        adopted = self.library_ui.training_finished(outcome)
+        self.show_current_model()
+        self._predict()
+        self.panel.show_finished(r)
+        record = outcome.record
+        summary = learned_summary(m)
+        name = record.name if record is not None else "the new model"
+        self.my_digits_view.show_learned(f"<b>Learnt from your {m.get('n_digits', 0):,} digits</b> ({r.status}): "
+                                         f"{summary}. {name!r} " + ("is now the current model." if adopted else
+                                                                   "joined the Models panel."))
+        if outcome.record_error:
+            self.show_error("The new model is not in the library", f"{outcome.record_error}\n\n"
+                            + ("It is the current model until the window closes: use File > Save model as to keep "
+                               "it." if adopted else "The current model stays."))
+        elif adopted and self._learn_from is not None:
+            previous_id, previous_name = self._learn_from
+            self.notice.show_notice(f"Learnt from your digits: {summary}. {name!r} is now the current model.",
+                                    f"Back to {previous_name!r}" if previous_id else None,
+                                    (lambda: self.set_current_model(previous_id)) if previous_id else None)
+        self.my_digits_learned.emit({**m, "id": None if record is None else record.id, "name": name,
+                                     "current": adopted})
+
+    # -- training (and dataset checks) in the runner's thread -----------------------------------------
 
     # -- training (and dataset checks) in the runner's thread -----------------------------------------
     def start_training(self, config, initial: Model | None = None, parent=None, parent_curves=None,
@@ -505,6 +571,14 @@ class MainWindow(QMainWindow):
         epochs it was trained for)."""
         if self.runner.is_busy() or self._closing:
             return False
+        my_digits = None
+        if config.my_digits:
+            self.my_digits.ensure_loaded()
+            my_digits = self.my_digits.store.records
+            if len(my_digits) < MIN_TO_LEARN:
+                self.show_error("Cannot include my digits", f"My digits holds {len(my_digits)} drawings: save at "
+                                f"least {MIN_TO_LEARN}, or untick Include my digits.")
+                return False
         self._save_settings()
         self._run_title = (f"Live: continuing {parent.name if parent else 'the current model'}" if initial is not None
                            else f"Live: training {config.preset or 'a custom network'}")
@@ -513,7 +587,7 @@ class MainWindow(QMainWindow):
         self.models_panel.set_training(True)
         self._set_job("train")
         self.runner.train(config, self._dataset_path, RecordRun(str(self.library.folder), parent, parent_curves),
-                          initial=initial)
+                          initial=initial, my_digits=my_digits)
         return True
 
     def live_title(self) -> str:
@@ -583,7 +657,8 @@ class MainWindow(QMainWindow):
         self.library_ui.update_plots()
         self.refresh_prediction()
         self.panel.show_failed(str(error))
-        self.show_error("Training could not run", f"{error}\n\nThe previous model stays loaded.")
+        self.show_error("Cannot learn from My digits" if self._job == "finetune" else "Training could not run",
+                        f"{error}\n\nThe previous model stays loaded.")
 
     def _on_job_done(self) -> None:
         self._set_job(None)

@@ -17,11 +17,11 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from mnist_gui.digits import CLASSES
 from mnist_gui.errors import DatasetError
 from mnist_gui.state.datadir import data_dir
 from mnist_gui.state.my_digits import MyDigit, MyDigits
 from mnist_gui.state.set_reading import SetReading
+from mnist_gui.training.finetune import MIN_DIGITS
 from mnist_gui.ui.correction_bar import CorrectionBar
 from mnist_gui.ui.my_digits_view import MyDigitsView
 
@@ -31,8 +31,22 @@ FILE_NAME = "my-digits.jsonl"
 #: only (einsum, slower) while a run trains. Either stays well under a frame for the largest network.
 ROWS_IDLE, ROWS_TRAINING = 256, 32
 UNDO_DEPTH = 50
-#: The fewest drawings a fine-tune accepts (the fine-tune core checks it again).
-MIN_TO_LEARN = CLASSES // 2
+#: The fewest drawings a fine-tune (or a training that includes them) accepts.
+MIN_TO_LEARN = MIN_DIGITS
+
+
+def learned_summary(metrics: dict) -> str:
+    """A fine-tune's figures in words: 'your held-out digits 70.0% → 95.0%, MNIST test 98.14% → 98.02%'."""
+    def pct(value, digits: int) -> str:
+        return "?" if not isinstance(value, (int, float)) or value != value else f"{value:.{digits}%}"
+    if metrics.get("my_digits_accuracy") is None:
+        mine = "your digits: not measured (no digit has two drawings, so none could be held out)"
+    else:
+        held = metrics.get("n_held_out")
+        mine = (f"your held-out digits{f' ({held})' if held else ''} {pct(metrics.get('my_digits_accuracy_before'), 1)}"
+                f" → {pct(metrics['my_digits_accuracy'], 1)}")
+    return (f"{mine}, MNIST test {pct(metrics.get('test_accuracy_before'), 2)} → "
+            f"{pct(metrics.get('test_accuracy'), 2)}")
 
 
 def _a(label: int) -> str:
