@@ -13,6 +13,7 @@ methods (``show_error``, ``statusBar``, ``model``) and never reaches into other 
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -27,9 +28,12 @@ from mnist_gui.ui.my_digits_view import MyDigitsView
 
 #: The set's file in the data folder.
 FILE_NAME = "my-digits.jsonl"
-#: Drawings predicted per turn of the event loop: with BLAS when the machine is idle, in this thread
-#: only (einsum, slower) while a run trains. Either stays well under a frame for the largest network.
-ROWS_IDLE, ROWS_TRAINING = 256, 32
+#: The time one turn of the event loop may spend predicting drawings: the number of drawings per turn
+#: follows it (the 1024-1024 network reads a few dozen, a small one hundreds).
+TURN_SECONDS = 0.012
+MIN_ROWS, MAX_ROWS = 4, 2048
+#: While the set is read, the view's figures are redrawn at most this often (and at the end).
+SHOW_EVERY = 0.25
 UNDO_DEPTH = 50
 #: The fewest drawings a fine-tune (or a training that includes them) accepts.
 MIN_TO_LEARN = MIN_DIGITS
@@ -75,6 +79,8 @@ class MyDigitsController(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._read_some)
+        self._rows = 32                  # drawings read per turn (adapted to TURN_SECONDS)
+        self._shown_at = 0.0
         v = self.view
         for signal, slot in ((v.relabel_requested, self.relabel), (v.delete_requested, self.delete),
                              (self.bar.undo_requested, self.undo)):
@@ -229,9 +235,16 @@ class MyDigitsController(QObject):
             self._refresh()
 
     def _read_some(self) -> None:
-        training = self.window.model_slots.training
-        done = self.reading.step(ROWS_TRAINING if training else ROWS_IDLE, blas=not training)
-        self._show_reading()
+        # Never through BLAS: a BLAS call from this thread waits for BLAS's own threads (for a run in
+        # training, or just a busy machine: 130 ms for 16 drawings measured with other jobs running),
+        # where NumPy's own loop in this thread takes 0.2-0.3 ms a drawing with the 1024-1024 network.
+        t = time.perf_counter()
+        done = self.reading.step(self._rows, blas=False)
+        now = time.perf_counter()
+        self._rows = int(min(MAX_ROWS, max(MIN_ROWS, self._rows * min(2.0, max(0.5, TURN_SECONDS / max(now - t, 1e-5))))))
+        if done or now - self._shown_at >= SHOW_EVERY:
+            self._shown_at = now
+            self._show_reading()
         if not done:
             self._timer.start()
 
