@@ -314,6 +314,8 @@ def test_learn_from_my_digits_end_to_end(window, qtbot):
     current = next(m for m in window.models() if m["current"])
     assert current["id"] == result["id"] and window.model_source == result["name"]
     assert "Learnt from your 9 digits" in window.my_digits_view.learned.text()
+    reading_done(window, qtbot)                              # the new model reads the set it learnt from
+    assert window.my_digits_view.score().complete and "no fair test" in window.my_digits_view.summary.text()
     assert "MNIST test" in window.notice.text() and window.notice.action_button.isVisible()
     assert button.isEnabled()
     QTest.mouseClick(window.notice.action_button, Qt.MouseButton.LeftButton)   # back to the model it started from

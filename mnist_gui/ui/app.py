@@ -546,9 +546,12 @@ class MainWindow(QMainWindow):
         record = outcome.record
         summary = learned_summary(m)
         name = record.name if record is not None else "the new model"
+        all_before = m.get("my_digits_accuracy_all_before")
+        before_all = (f" (before, it read {all_before:.1%} of all {m.get('n_digits', 0):,} right)"
+                      if isinstance(all_before, float) else "")
         self.my_digits_view.show_learned(f"<b>Learnt from your {m.get('n_digits', 0):,} digits</b> ({r.status}): "
-                                         f"{summary}. {name!r} " + ("is now the current model." if adopted else
-                                                                   "joined the Models panel."))
+                                         f"{summary}{before_all}. {name!r} " + ("is now the current model." if adopted
+                                                                               else "joined the Models panel."))
         if outcome.record_error:
             self.show_error("The new model is not in the library", f"{outcome.record_error}\n\n"
                             + ("It is the current model until the window closes: use File > Save model as to keep "

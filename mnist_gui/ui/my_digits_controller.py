@@ -252,8 +252,11 @@ class MyDigitsController(QObject):
         return self._loaded and self.reading.pending() == 0
 
     def _show_reading(self) -> None:
-        name = self.window.model_source if self.window.model is not None else ""
-        self.view.set_reading(self.reading.prediction, name, self.reading.score(self.store.records))
+        model = self.window.model
+        name = self.window.model_source if model is not None else ""
+        # A fine-tune (or a training with "Include my digits") learnt from the set: say its score flatters it.
+        learnt = model is not None and ("fine_tune" in model.metadata or "my_digits" in model.metadata)
+        self.view.set_reading(self.reading.prediction, name, self.reading.score(self.store.records), learnt)
 
     def _refresh(self) -> None:
         self.view.set_records(self.store.records)

@@ -123,7 +123,8 @@ class DigitDelegate(QStyledItemDelegate):
             painter.setPen(QPen(colour, 2))
             painter.drawRect(r.adjusted(1, 1, -1, -1))
         image_rect = QRect(r.left() + (r.width() - IMAGE) // 2, r.top() + 5, IMAGE, IMAGE)
-        painter.drawImage(image_rect, self.model.image(record))   # no smoothing: the pixels the network saw
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)   # the pixels the network saw
+        painter.drawImage(image_rect, self.model.image(record))
         text = QRect(r.left() + 6, image_rect.bottom() + 3, r.width() - 12, r.bottom() - image_rect.bottom() - 4)
         painter.setFont(self._label_font)
         painter.setPen(QColor(t.foreground))
@@ -277,6 +278,7 @@ class MyDigitsView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.grid, 1)
         self._score: SetScore | None = None
+        self._learnt = False
         self.set_learn_state(False, "Save a few digits first")
         self.set_reading(lambda ident: None, "", SetScore(0, 0, 0, (0,) * CLASSES, (0,) * CLASSES))
 
@@ -288,11 +290,13 @@ class MyDigitsView(QWidget):
         if selected:   # keep the selection on the drawings that are still there (after a relabel, an undo)
             self.select(selected)
 
-    def set_reading(self, prediction: Callable[[str], int | None], model_name: str, score: SetScore) -> None:
+    def set_reading(self, prediction: Callable[[str], int | None], model_name: str, score: SetScore,
+                    learnt_from_them: bool = False) -> None:
         """The current model (``model_name``; "" for none) reads the drawings as ``prediction(id)`` says;
-        ``score`` sums it up."""
+        ``score`` sums it up. ``learnt_from_them``: the model was trained on (some of) these drawings, so
+        its accuracy on them is no fair test, and the summary says so."""
         self.model.prediction, self.model.model_name = prediction, model_name
-        self._score = score
+        self._score, self._learnt = score, learnt_from_them
         self.model.predictions_changed()
         self._show_score()
 
@@ -342,7 +346,9 @@ class MyDigitsView(QWidget):
             text = f"<b>{s.total:,} drawings</b> · {name} is reading them ({s.read:,} so far)…"
         else:
             text = (f"<b>{s.total:,} drawing{'s' if s.total != 1 else ''}</b> · {name} reads "
-                    f"{s.right:,} right: <b>{s.accuracy:.1%}</b>")
+                    f"{s.right:,} right: <b>{s.accuracy:.1%}</b>"
+                    + (" (it learnt from your digits, so this is no fair test: the held-out figure is)"
+                       if self._learnt else ""))
         self.summary.setText(text)
         self.summary.setAccessibleName(self.summary.text())
         # No "&nbsp;": an ampersand in a label's text reads as an Alt+letter shortcut to the tests.
