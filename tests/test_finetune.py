@@ -238,3 +238,102 @@ def test_my_digits_in_a_full_training_run(digits, data):
     with pytest.raises(ConfigError) as info:
         TrainingConfig(my_digits=0.3, pen_digits=0.25).validate()
     assert info.value.field == "my_digits"
+
+
+# -- the command line -------------------------------------------------------------------------------------
+@pytest.fixture
+def files(small_model, digits, tmp_path):
+    from mnist_gui.model import save_model
+    from mnist_gui.state.my_digits import MyDigits
+
+    model_path = tmp_path / "small.npz"
+    save_model(small_model, model_path)
+    store = MyDigits(tmp_path / "mine.jsonl")
+    for d in digits:
+        store.add(d.label, d.strokes, d.image)
+    return model_path, store.path
+
+
+def _last_json(text: str) -> dict:
+    import json
+
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def _runs(tmp_path) -> list:
+    folder = tmp_path / "data" / "runs"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_cli_finetune_json_and_library(files, tmp_path, capsys):
+    from mnist_gui.cli import main
+    from mnist_gui.model import load_model
+    from mnist_gui.state.datadir import data_dir
+    from mnist_gui.state.library import RunLibrary
+
+    model_path, digits_path = files
+    out = tmp_path / "new.npz"
+    assert main(["finetune", str(model_path), str(digits_path), "--out", str(out), "--steps", "20", "--seed", "2",
+                 "--json"]) == 0
+    summary = _last_json(capsys.readouterr().out)
+    for key in ("test_accuracy", "my_digits_accuracy", "test_accuracy_before", "my_digits_accuracy_before",
+                "before", "after", "seconds", "n_digits", "out", "n_held_out", "steps", "run_id", "current"):
+        assert key in summary, key
+    assert summary["out"] == str(out) and summary["n_digits"] == 30 and summary["steps"] == 20
+    assert summary["config"]["seed"] == 2 and summary["current"] is True
+    assert summary["before"]["test_accuracy"] == summary["test_accuracy_before"]
+    saved = load_model(out)
+    assert saved.metadata["fine_tune"]["on"]["n_digits"] == 30
+    library = RunLibrary(data_dir())
+    record = library.get(summary["run_id"])
+    parent = library.get(summary["parent"])
+    assert record.origin == "fine-tuned" and parent.origin == "imported" and library.current_id() == record.id
+    assert record.metrics["my_digits_accuracy_before"] == summary["my_digits_accuracy_before"]
+
+
+@pytest.mark.parametrize("case", ["missing digits", "too few", "not a set", "no folder", "bad model", "bad steps"])
+def test_cli_finetune_bad_input_is_one_error_line_and_writes_nothing(files, tmp_path, capsys, case):
+    from mnist_gui.cli import main
+    from mnist_gui.state.my_digits import MyDigits
+
+    model_path, digits_path = files
+    out = tmp_path / "new.npz"
+    args = [str(model_path), str(digits_path), "--out", str(out)]
+    if case == "missing digits":
+        args[1] = str(tmp_path / "nope.jsonl")
+    elif case == "too few":
+        mine, few = MyDigits(digits_path), MyDigits(tmp_path / "few.jsonl")
+        mine.load()
+        for d in mine.records[:3]:
+            few.add(d.label, d.strokes, d.image)
+        args[1] = str(few.path)
+    elif case == "not a set":
+        (tmp_path / "junk.jsonl").write_text("hello\n")
+        args[1] = str(tmp_path / "junk.jsonl")
+    elif case == "no folder":
+        args[3] = str(tmp_path / "missing" / "new.npz")
+    elif case == "bad model":
+        (tmp_path / "bad.npz").write_bytes(b"not a model")
+        args[0] = str(tmp_path / "bad.npz")
+    else:
+        args += ["--steps", "0"]
+    capsys.readouterr()
+    assert main(["finetune", *args, "--json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    assert not out.exists() and _runs(tmp_path) == []
+
+
+def test_cli_train_with_my_digits(files, tmp_path, capsys):
+    from mnist_gui.cli import main
+    from mnist_gui.model import load_model
+
+    _, digits_path = files
+    out = tmp_path / "t.npz"
+    assert main(["train", "--hidden", "16", "--epochs", "1", "--limit", "2000", "--val-size", "500",
+                 "--my-digits", str(digits_path), "--out", str(out), "--json"]) == 0
+    summary = _last_json(capsys.readouterr().out)
+    assert summary["config"]["my_digits"] == 0.1
+    assert load_model(out).metadata["my_digits"]["n_digits"] == 30
+    assert main(["train", "--epochs", "1", "--my-digits-share", "0.2"]) == 2
+    assert "--my-digits" in capsys.readouterr().err

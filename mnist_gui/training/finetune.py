@@ -59,7 +59,7 @@ class FineTuneConfig:
     3 corrections per digit, the shipped 784-1024-1024-10 model)."""
 
     steps: int = 200
-    lr: float = 1e-4                 # Adam; small: the model is already good, it must not forget MNIST
+    lr: float = 8e-5                 # Adam; small: the model is already good, it must not forget MNIST
     batch_size: int = 128
     my_share: float = 0.25           # share of every batch taken by the user's digits (the rest: MNIST)
     variants: int = 8                # stroke-style re-drawings of each drawing
@@ -226,7 +226,8 @@ def fine_tune(model: Model, digits: Sequence, dataset, *, config: FineTuneConfig
     estimated = not held.size
     status, reason = "completed", f"fine-tuned for {cfg.steps} steps"
     history: list[EpochResult] = []
-    bounds = [round(cfg.steps * (r + 1) / cfg.rounds) for r in range(cfg.rounds)]
+    rounds = min(cfg.rounds, cfg.steps)
+    bounds = [round(cfg.steps * (r + 1) / rounds) for r in range(rounds)]   # the last step of each round
     step = 0
     round_loss = round_correct = round_seen = 0.0
     round_started = time.perf_counter()
@@ -258,7 +259,7 @@ def fine_tune(model: Model, digits: Sequence, dataset, *, config: FineTuneConfig
         round_seen += x.shape[0]
         r = next(i for i, b in enumerate(bounds) if step <= b)
         if meter.due(step):
-            emit(meter.event(r + 1, cfg.rounds, step - (bounds[r - 1] if r else 0),
+            emit(meter.event(r + 1, rounds, step - (bounds[r - 1] if r else 0),
                              bounds[r] - (bounds[r - 1] if r else 0), step, loss, cfg.lr))
         if on_step is not None:
             on_step(step, cfg.steps, work)
@@ -270,7 +271,7 @@ def fine_tune(model: Model, digits: Sequence, dataset, *, config: FineTuneConfig
             # The held-out digits are a fair validation set only until they are trained on.
             fair = held.size and (not cfg.final_on_all or step <= estimate_step)
             val_loss, val = evaluate(work, held_x, held_y) if fair else (None, None)
-            event = EpochResult(epoch=r + 1, epochs=cfg.rounds, train_loss=round_loss / max(round_seen, 1),
+            event = EpochResult(epoch=r + 1, epochs=rounds, train_loss=round_loss / max(round_seen, 1),
                                 train_accuracy=round_correct / max(round_seen, 1), val_loss=val_loss, val_accuracy=val,
                                 seconds=seconds, elapsed=meter.elapsed())
             history.append(event)
