@@ -3,7 +3,7 @@
 Run it under a real (virtual) X server so fonts and styles are what a user sees::
 
     xvfb-run -a -s "-screen 0 1400x900x24" python tests/make_my_digits_screenshot.py [--out-dir resources]
-        [--writer 28] [--count 24] [--learn]
+        [--writer 28] [--count 24] [--learn] [--dark]
 
 In a temporary data folder (never the user's), it replays the first ``--count`` digits of one of the
 measuring writers of the UCI pen digits on the canvas with mouse events, saving each with its digit
@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--writer", type=int, default=28)
     parser.add_argument("--count", type=int, default=24)
     parser.add_argument("--learn", action="store_true")
+    parser.add_argument("--dark", action="store_true", help="in the dark palette (saved as my-digits-dark.png)")
     args = parser.parse_args()
     os.environ["MNIST_GUI_DATA_DIR"] = tempfile.mkdtemp(prefix="mnist-gui-shot-")
 
@@ -59,6 +60,9 @@ def main() -> int:
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, settings)
     app = QApplication(sys.argv[:1])
+    if args.dark:
+        from mnist_gui.ui.theme import dark_palette
+        app.setPalette(dark_palette())
     from helpers import drag_stroke
     from make_screenshot import wait
     from mnist_gui.app import MainWindow
@@ -78,9 +82,10 @@ def main() -> int:
     window.show_my_digits()
     wait(500)
     out = Path(args.out_dir)
-    window.grab().save(str(out / "my-digits.png"))
+    name = "my-digits-dark.png" if args.dark else "my-digits.png"
+    window.grab().save(str(out / name))
     score = window.my_digits_view.score()
-    print(f"saved {out / 'my-digits.png'}: {score.total} drawings, {score.right} read right by {window.model_source}")
+    print(f"saved {out / name}: {score.total} drawings, {score.right} read right by {window.model_source}")
     if args.learn:
         learned = []
         window.my_digits_learned.connect(learned.append)

@@ -9,9 +9,13 @@ weights arrive); the library of runs and the Models panel are handled by
 
 Automation contract: ``MainWindow(model_path=None)`` builds without an event loop; child objectNames
 ``drawingCanvas``, ``trainButton``, ``stopButton``, ``predictionChart``, ``lossPlot``, ``accuracyPlot``,
-``modelsPanel``; signals ``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict with
-test_accuracy)`` and ``current_model_changed(dict or None)``; :meth:`MainWindow.models` (a list of dicts
-with ``id``, ``name``, ``test_accuracy``, ``status``, ``current``) and :meth:`MainWindow.set_current_model`.
+``modelsPanel``, ``myDigitsView``; signals ``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict
+with test_accuracy)`` and ``current_model_changed(dict or None)`` and ``my_digits_learned(dict with
+test_accuracy, my_digits_accuracy, test_accuracy_before, my_digits_accuracy_before, before, after)``;
+:meth:`MainWindow.models` (a list of dicts with ``id``, ``name``, ``test_accuracy``, ``status``, ``current``),
+:meth:`MainWindow.set_current_model`, :meth:`MainWindow.add_to_my_digits` (the drawing, with a label) and
+:meth:`MainWindow.learn_my_digits`. My digits (the user's labelled drawings) is handled by
+:class:`~mnist_gui.ui.my_digits_controller.MyDigitsController`.
 Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, recorded in ``last_error``).
 """
 
