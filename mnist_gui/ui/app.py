@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self.library_ui.start(model_path, self.settings)
         # The user's set is read once the window is up (5,000 drawings take a fraction of a second).
-        QTimer.singleShot(0, self.my_digits.ensure_loaded)
+        QTimer.singleShot(0, self.my_digits, self.my_digits.ensure_loaded)   # (not if the window is gone by then)
 
     @property
     def model(self) -> Model | None:
