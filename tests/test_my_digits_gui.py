@@ -349,7 +349,7 @@ def test_stop_ends_a_fine_tune_and_keeps_the_current_model(window, qtbot):
     assert any(m["id"] == learned[0]["id"] for m in window.models())
 
 
-def test_include_my_digits_in_a_training(window, qtbot):
+def test_include_my_digits_in_a_training(window, qtbot, model_path):
     from test_gui import QUICK, set_fields
 
     check = window.panel.my_digits_check
@@ -365,6 +365,11 @@ def test_include_my_digits_in_a_training(window, qtbot):
         QTest.mouseClick(window.panel.train_button, Qt.MouseButton.LeftButton)
     assert finished
     assert window.model.metadata["my_digits"]["n_digits"] == 6
+    # The choice is remembered: a new window ticks it again once it knows the set is large enough.
+    window.close()
+    again = open_window(qtbot, model_path)
+    qtbot.waitUntil(lambda: again.my_digits._loaded)
+    assert again.panel.my_digits_check.isChecked() and again.panel.config().my_digits > 0
 
 
 def test_f1_help_explains_my_digits(window, qtbot):

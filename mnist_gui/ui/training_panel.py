@@ -161,6 +161,7 @@ class TrainingPanel(QGroupBox):
                                f"{MY_DIGITS_SHARE:.0%} of every batch: the network learns your handwriting along "
                                "with MNIST.")
         self._my_digits_ok = False
+        self._my_digits_wanted = False   # ticked in the saved settings, before the set's size was known
         self._explain(self.my_digits_check, self._my_digits_tip)
         self.schedule_view = ScheduleView()
         self.schedule_view.setObjectName("scheduleView")
@@ -277,6 +278,7 @@ class TrainingPanel(QGroupBox):
                 self.pen_check.setChecked(values["pen"])
             if isinstance(values.get("my_digits"), bool):
                 self.my_digits_check.setChecked(values["my_digits"] and self._my_digits_ok)
+                self._my_digits_wanted = values["my_digits"] and not self._my_digits_ok
         finally:
             self._applying = False
         self._revalidate()
@@ -285,6 +287,9 @@ class TrainingPanel(QGroupBox):
         """How many drawings My digits holds: "Include my digits" is offered from ``minimum`` on."""
         self._my_digits_ok = count >= minimum
         self.my_digits_check.setEnabled(self._state == IDLE and self._my_digits_ok)
+        if self._my_digits_ok and self._my_digits_wanted:
+            self._my_digits_wanted = False
+            self.my_digits_check.setChecked(True)
         if not self._my_digits_ok and self.my_digits_check.isChecked():
             self.my_digits_check.setChecked(False)
         self._explain(self.my_digits_check, f"{self._my_digits_tip}\nMy digits holds {count:,} drawing"
