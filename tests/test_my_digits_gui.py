@@ -51,6 +51,15 @@ def save_by_key(window, qtbot, strokes, digit: int) -> None:
     QTest.keyClick(window.canvas, Qt.Key(Qt.Key.Key_0 + digit))
 
 
+def spin(ms: int) -> None:
+    """Run the event loop for ``ms`` (qtbot.wait sleeps holding the GIL, which would hold the job's thread too)."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
 def reading_done(window, qtbot) -> None:
     qtbot.waitUntil(window.my_digits.reading_done)
     QApplication.processEvents()
@@ -339,6 +348,17 @@ def test_stop_ends_a_fine_tune_and_keeps_the_current_model(window, qtbot):
     assert window.learn_my_digits(FineTuneConfig(steps=100_000, rounds=5))
     assert window.learn_my_digits() is False and window.last_error[0] == "Cannot learn from My digits"
     with qtbot.waitSignal(window.runner.progress, timeout=60_000):
+        pass
+    pause = window.panel.pause_button                      # Pause holds the fine-tune as it holds a training
+    QTest.mouseClick(pause, Qt.MouseButton.LeftButton)
+    assert pause.text() == "Resume" and window.runner.paused
+    spin(500)                                              # the step under way when Pause came ends
+    held = []
+    window.runner.progress.connect(held.append)
+    spin(500)
+    assert held == [] and window.runner.is_running()
+    QTest.mouseClick(pause, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.runner.progress, timeout=60_000):   # going on again
         pass
     QTest.mouseClick(window.panel.stop_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(window.runner.done, timeout=60_000):
