@@ -16,17 +16,20 @@ modules with PySide6 made unimportable:
 ``nn``             the engine: layers, loss, initializers, optimizers, schedules, networks (NumPy only)
 ``data``           datasets: IDX and CSV readers, the bundled MNIST, the downloader
 ``model``          a trained network with its input normalization; the model file
-``imaging``        drawings and digit images: preprocessing, augmentation, morphology
-``training``       configurations and their limits, the training loop and its events, the presets
+``imaging``        drawings and digit images: preprocessing, augmentation, morphology, pen-style
+                   re-drawings of real and of the user's own digits
+``training``       configurations and their limits, the training loop and its events, the presets, the
+                   fine-tune that teaches a model the user's handwriting
 ``state``          what the application knows that is not Qt: the library of runs (in the user's data
                    folder), which model is current, live, displayed, and the rule for a finished run;
-                   the settings file (read without QSettings, every bad value its default)
-``jobs``           background work as plain Python (load a dataset, train and record the run),
-                   reporting immutable payloads
+                   the settings file (read without QSettings, every bad value its default); the user's own
+                   labelled drawings ("My digits")
+``jobs``           background work as plain Python (load a dataset, train or fine-tune and record the
+                   run), reporting immutable payloads
 ``ui``             the Qt layer: widgets (one per file), the job runner (a QThread), the settings file,
                    picture files, and the main window, which only wires them together
 ``bench``,         measurements that print numbers; the ``mnist-gui`` command (``train``, ``evaluate``,
-``cli``            ``predict``, ``runs``, or the window)
+``cli``            ``finetune``, ``predict``, ``runs``, or the window)
 =================  ===================================================================================
 
 Data flows one way: files -> ``data`` -> ``training`` (using ``nn``) -> ``jobs`` -> ``ui.worker``

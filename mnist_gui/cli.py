@@ -1,6 +1,7 @@
-"""Command line: ``mnist-gui`` opens the window; ``train``, ``evaluate``, ``predict`` and ``runs`` run headless.
+"""Command line: ``mnist-gui`` opens the window; ``train``, ``finetune``, ``evaluate``, ``predict`` and ``runs``
+run headless.
 
-Every ``train`` is recorded in the library of runs (the one the window's Models panel shows, found
+Every ``train`` and ``finetune`` is recorded in the library of runs (the one the window's Models panel shows, found
 without Qt: :mod:`mnist_gui.state.datadir`); ``evaluate`` and ``predict`` use the current model when
 no model is given, and say which.
 
@@ -28,6 +29,10 @@ from mnist_gui.errors import ConfigError, ImageError, MnistGuiError, ModelFileEr
 from mnist_gui.interrupts import hold, release
 
 
+#: The share of every batch ``train --my-digits`` gives the drawings when no share is given.
+MY_DIGITS_SHARE = 0.1
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one ``error: ...`` line and exit code 2."""
 
@@ -48,6 +53,7 @@ def _hidden(text: str) -> tuple[int, ...]:
 def build_parser() -> argparse.ArgumentParser:
     from mnist_gui import __version__
     from mnist_gui.nn import ACTIVATIONS, OPTIMIZERS, SCHEDULES
+    from mnist_gui.training.finetune import FineTuneConfig
     from mnist_gui.training.presets import DEFAULT_PRESET, PRESETS
 
     parser = _Parser(prog="mnist-gui", description="Train a from-scratch NumPy network on MNIST, watch it learn, "
@@ -78,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scribbles", type=float, nargs="?", const=0.05, metavar="SHARE",
                    help="mix non-digit scribbles into every batch, trained toward 'no digit', so the model can "
                         "say when a drawing is not a digit (default share 0.05 when given; 0 turns it off)")
+    t.add_argument("--my-digits", metavar="FILE", help="also train on these drawings of mine (a My digits file, "
+                   "or its export), each re-drawn in a few pen styles")
+    t.add_argument("--my-digits-share", type=float, metavar="SHARE",
+                   help="the share of every batch taken by --my-digits (default 0.1 when --my-digits is given)")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random rotation/scale/shear/shift/thickness per batch")
     t.add_argument("--data", help="folder with the four IDX files, or CSV file(s) (default: bundled MNIST)")
@@ -87,6 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="also save the trained model here (.npz); the run is recorded in the library "
                    "either way")
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+    f = sub.add_parser("finetune", help="teach a model my handwriting: fine-tune it on my digits, with MNIST replay")
+    f.add_argument("model", metavar="MODEL", help="the model to start from: a .npz file, a run id or name, or "
+                   "'current' (it is not changed)")
+    f.add_argument("digits", metavar="DIGITS_FILE", help="my digits: the set the window keeps, or its export")
+    f.add_argument("--out", required=True, help="save the fine-tuned model here (.npz); it is also recorded in "
+                   "the library")
+    f.add_argument("--steps", type=int, help=f"training steps (default {FineTuneConfig.steps})")
+    f.add_argument("--seed", type=int, help="seed of the held-out split, the re-drawings and the batches")
+    f.add_argument("--data", help="dataset for MNIST replay and the test accuracy (default: bundled MNIST)")
+    f.add_argument("--name", help="the run's name in the library (default: '<model> + my N digits')")
+    f.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
     e = sub.add_parser("evaluate", help="test accuracy, per-class accuracy and confusion matrix of a model")
     e.add_argument("model", nargs="?", help="a .npz file, a run id or name (default: the current model)")
@@ -116,6 +138,8 @@ def config_from_args(args: argparse.Namespace):
         "schedule": args.schedule, "lr": args.lr, "batch_size": args.batch_size, "epochs": args.epochs,
         "l2": args.l2, "dropout": args.dropout, "seed": args.seed, "val_size": args.val_size,
         "limit": args.limit, "augment": args.augment, "pen_digits": args.pen_digits, "scribbles": args.scribbles,
+        "my_digits": args.my_digits_share if args.my_digits_share is not None else (
+            MY_DIGITS_SHARE if args.my_digits else None),
     }
     return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -124,9 +148,10 @@ class _Progress:
     """A one-line progress bar on a terminal; a plain line per epoch otherwise. The session already
     throttles its progress events (10 a second): every one is drawn."""
 
-    def __init__(self, stream, json_mode: bool) -> None:
+    def __init__(self, stream, json_mode: bool, unit: str = "epoch") -> None:
         self.stream = stream
         self.tty = stream.isatty() and not json_mode
+        self.unit = unit   # what an EpochResult is: an epoch, or a fine-tune's round
 
     def show(self, ev) -> None:
         from mnist_gui.training import BatchProgress, EpochResult
@@ -141,7 +166,7 @@ class _Progress:
             return
         frac = ev.step / ev.total_steps
         bar = "#" * int(frac * 30)
-        self.stream.write(f"\r[{bar:<30}] epoch {ev.epoch}/{ev.epochs} batch {ev.batch}/{ev.batches} "
+        self.stream.write(f"\r[{bar:<30}] {self.unit} {ev.epoch}/{ev.epochs} batch {ev.batch}/{ev.batches} "
                           f"recent batch loss {ev.smoothed_loss:.4f} {ev.samples_per_second:,.0f} img/s "
                           f"eta {ev.eta:4.0f}s ")
         self.stream.flush()
@@ -153,7 +178,9 @@ class _Progress:
         if ev.epochs > 50 and ev.epoch % 25 and ev.epoch != ev.epochs:
             return
         val = f" val_loss {ev.val_loss:.4f} val_acc {ev.val_accuracy:.4f}" if ev.val_accuracy is not None else ""
-        self.stream.write(f"epoch {ev.epoch}/{ev.epochs} loss {ev.train_loss:.4f} (epoch mean) acc "
+        if self.unit != "epoch":
+            val = f" held-out my digits {ev.val_accuracy:.4f}" if ev.val_accuracy is not None else ""
+        self.stream.write(f"{self.unit} {ev.epoch}/{ev.epochs} loss {ev.train_loss:.4f} (epoch mean) acc "
                           f"{ev.train_accuracy:.4f}{val} ({ev.seconds:.2f}s)\n")
         self.stream.flush()
 
@@ -222,9 +249,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     config = config_from_args(args)
     config.validate()
+    log = sys.stderr if args.json else sys.stdout
+    my_digits = None
+    if config.my_digits:
+        if not args.my_digits:
+            raise ConfigError("--my-digits-share needs --my-digits FILE (the drawings to train on)", "my_digits")
+        my_digits = _read_my_digits(args.my_digits)
+        print(f"my digits: {len(my_digits)} drawings from {args.my_digits}, {config.my_digits:g} of every batch",
+              file=log)
     library = _library()
     initial = parent = None
-    log = sys.stderr if args.json else sys.stdout
     if args.init:
         initial, shown, parent = _find_model(library, args.init)
         if parent is None:   # a file: brought into the library, so the continued run has a parent
@@ -241,7 +275,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_mnist(args.data)
     print(f"data: {data.source} ({data.train_images.shape[0]} train, {data.test_images.shape[0]} test) "
           f"loaded in {time.perf_counter() - t0:.2f}s", file=log)
-    session = TrainingSession(config, data, initial=initial)
+    session = TrainingSession(config, data, initial=initial, my_digits=my_digits)
     print(f"model: {session.model.network.describe()} ({session.model.network.n_params:,} parameters); "
           f"{config.optimizer} lr {config.lr:g} batch {config.batch_size or 'full'} epochs {config.epochs}"
           f"{' augment' if config.augment else ''}"
@@ -261,8 +295,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out and not diverged:   # a diverged run is not written over the user's file
         save_model(session.model, out)
         print(f"saved {display_name(out)}", file=log)
-    record, current = _record_run(library, session, finished, config, data, curves, started, parent, args.name,
-                                  current_before, out, log)
+    record, current = _record_run(library, session.model, finished, config, data, curves, started, parent,
+                                  args.name, current_before, out, log)
     if args.json:
         _print_json({"preset": config.preset, **finished.metrics(), "out": None if diverged else out,
                      "config": config.to_dict(), "total_seconds": time.perf_counter() - t0,
@@ -289,7 +323,8 @@ def _check_output(out: str) -> None:
         raise ModelFileError(f"cannot save to {display_name(out)}: {exc.strerror or exc}") from None
 
 
-def _record_run(library, session, finished, config, data, curves, started, parent, name, current_before, out, log):
+def _record_run(library, model, finished, config, data, curves, started, parent, name, current_before, out, log,
+                fine_tune=None):
     """Put a finished run in the library and apply the rule for the current model; (record, is current).
     If the library cannot be written and no --out was given, the model goes to the working folder
     instead: a run is never thrown away."""
@@ -298,13 +333,13 @@ def _record_run(library, session, finished, config, data, curves, started, paren
     from mnist_gui.state.models import becomes_current
 
     try:
-        record = library.add_training_run(session.model, finished, config, {"source": data.source,
-                                          "checksum": data.checksum}, curves, started, parent, name)
+        record = library.add_training_run(model, finished, config, {"source": data.source,
+                                          "checksum": data.checksum}, curves, started, parent, name, fine_tune)
     except LibraryError as exc:
         sys.stderr.write(f"warning: {exc}\n")
         if not out:
             fallback = f"mnist-gui-run-{time.strftime('%Y%m%d-%H%M%S')}.npz"
-            save_model(session.model, fallback)
+            save_model(model, fallback)
             print(f"saved {fallback} instead", file=log)
         return None, False
     # "Chose another model while it trained": here, anyone (a window) changed the current model meanwhile.
@@ -314,6 +349,65 @@ def _record_run(library, session, finished, config, data, curves, started, paren
     print(f"recorded run {record.id} {record.name!r} in {record.folder}"
           + ("; it is now the current model" if current else "; the current model is unchanged"), file=log)
     return record, current
+
+
+def _read_my_digits(path: str) -> list:
+    """The drawings of a My digits file (damaged ones skipped, with a warning each)."""
+    from mnist_gui.state.my_digits import read_set
+
+    records, warnings = read_set(path)
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    return records
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from mnist_gui.data import load_mnist
+    from mnist_gui.model import save_model
+    from mnist_gui.state.curves import RunCurves
+    from mnist_gui.training.finetune import FineTuneConfig, check_digits, check_model, fine_tune
+
+    t0 = time.perf_counter()
+    log = sys.stderr if args.json else sys.stdout
+    config = FineTuneConfig(**{k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None})
+    config.validate()
+    _check_output(args.out)
+    digits = _read_my_digits(args.digits)
+    check_digits(digits)
+    library = _library()
+    model, shown, parent = _find_model(library, args.model)
+    check_model(model)
+    data = load_mnist(args.data)
+    if parent is None:   # a file: brought into the library, so the fine-tuned run has a parent
+        parent, _ = library.import_model(args.model)
+        shown = f"{parent.name} ({parent.id})"
+    print(f"fine-tuning {shown} ({model.describe()}) on {len(digits)} drawings from {args.digits}, with replay "
+          f"from {data.source}: {config.steps} steps", file=log)
+    current_before = library.current_id()
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    progress = _Progress(log, args.json, unit="round")
+    curves = RunCurves()
+    result = fine_tune(model, digits, data, config=config, source=parent.name,
+                       on_event=lambda ev: (curves.add(ev), progress.show(ev)))
+    m, finished = result.metrics, result.finished
+
+    def pct(value) -> str:
+        return "?" if value is None else f"{value:.2%}"
+
+    print(f"{finished.reason} in {m['seconds']:.1f}s. MNIST test {pct(m['test_accuracy_before'])} -> "
+          f"{pct(m['test_accuracy'])}; my digits {pct(m['my_digits_accuracy_before'])} -> "
+          f"{pct(m['my_digits_accuracy'])} ({m['my_digits_measured']})", file=log)
+    save_model(result.model, args.out)
+    print(f"saved {display_name(args.out)}", file=log)
+    record, current = _record_run(library, result.model, finished, config, data, curves, started, parent,
+                                  args.name, current_before, args.out, log, fine_tune=m)
+    if args.json:
+        summary = {**{k: v for k, v in m.items() if k != "pen_drawn_per_digit"}, "out": args.out,
+                   "model": shown, "digits_file": args.digits, "config": config.to_dict(),
+                   "run_id": None if record is None else record.id, "current": current, "parent": parent.id,
+                   "total_seconds": time.perf_counter() - t0}
+        _print_json(summary)
+    return 0 if finished.status != "diverged" else 2
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -460,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "predict":
                 import mnist_gui.ui.imagefile  # noqa: F401  (PySide6: a C extension, imported while held)
             handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-                       "runs": cmd_runs}[args.command]
+                       "runs": cmd_runs, "finetune": cmd_finetune}[args.command]
             release()
             code = handler(args)
             sys.stdout.flush()   # here, not at exit: a full disk is an error line, not a traceback

@@ -1,4 +1,5 @@
-"""Background jobs, one class per job: load a dataset, train a network (and record it in the library).
+"""Background jobs, one class per job: load a dataset, train a network or fine-tune one on the user's
+digits (and record the run in the library).
 
 A job is plain Python: :meth:`Job.run` does the work in whatever thread calls it and reports through
 the ``report`` callable it is given, with immutable payloads (frozen dataclasses, or private copies
@@ -20,7 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Sequence
 
 from mnist_gui import data as datasets
 from mnist_gui.data import MnistData
@@ -30,6 +31,7 @@ from mnist_gui.state.curves import RunCurves
 from mnist_gui.state.library import RunLibrary, RunRecord
 from mnist_gui.training import (PROGRESS_INTERVAL, BatchProgress, EpochResult, TrainingConfig, TrainingControl,
                                 TrainingFinished, TrainingSession)
+from mnist_gui.training.finetune import FineTuneConfig, fine_tune
 
 # Seconds between weight snapshots (and the last step always): each one re-predicts the drawing and
 # repaints the bar chart, 2 ms of the GUI thread, the largest share of its work per tick; 5 a second
@@ -87,6 +89,32 @@ class TrainingOutcome:
     curves: RunCurves | None = None     # its curves (a private copy)
 
 
+@dataclass(frozen=True)
+class FineTuneStarted:
+    """A fine-tune has its data and starts: what the window needs to reset its progress and curves."""
+
+    config: FineTuneConfig
+    n_digits: int
+    description: str           # the model's architecture
+    dataset: str
+    source: str | None         # the model fine-tuned (a run's name)
+    model: Model               # a private copy of the starting model, for the GUI to predict with
+
+
+@dataclass(frozen=True)
+class FineTuneOutcome:
+    """The end of a fine-tune: the new model (the job no longer touches it) and its figures."""
+
+    result: TrainingFinished
+    model: Model
+    metrics: dict              # fine_tune's metrics (a private dict): test/my_digits accuracy before and after...
+    config: FineTuneConfig
+    held_out: tuple[int, ...]  # which of the digits given were held out (indices)
+    record: RunRecord | None = None     # the run in the library
+    record_error: str | None = None     # why it could not be recorded
+    curves: RunCurves | None = None     # its curves (a private copy)
+
+
 # -- the jobs ------------------------------------------------------------------------------------------
 class Job:
     """One piece of background work, stoppable through :attr:`control`."""
@@ -140,12 +168,13 @@ class RecordRun:
     def observe(self, event) -> None:
         self.curves.add(event)
 
-    def write(self, result: TrainingFinished, model: Model, config: TrainingConfig,
-              dataset: dict) -> tuple[RunRecord | None, str | None]:
-        """(the run's record, or None; why there is none, or None)."""
+    def write(self, result: TrainingFinished, model: Model, config, dataset: dict,
+              fine_tune: dict | None = None) -> tuple[RunRecord | None, str | None]:
+        """(the run's record, or None; why there is none, or None). ``fine_tune``: the run is a fine-tune
+        of ``parent`` with these figures (see :meth:`RunLibrary.add_training_run`)."""
         try:
             record = RunLibrary(self.library).add_training_run(model, result, config, dataset, self.curves,
-                                                               self.created, self.parent, self.name)
+                                                               self.created, self.parent, self.name, fine_tune)
         except LibraryError as exc:
             return None, str(exc)
         return record, None
@@ -157,8 +186,10 @@ class Train(Job):
     :class:`TrainingOutcome` (nothing more once abandoned)."""
 
     def __init__(self, config: TrainingConfig, dataset: LoadDataset, record_run: RecordRun | None = None,
-                 progress_interval: float | None = None, snapshots: bool = True, initial: Model | None = None) -> None:
+                 progress_interval: float | None = None, snapshots: bool = True, initial: Model | None = None,
+                 my_digits: Sequence | None = None) -> None:
         super().__init__()
+        self.my_digits = None if my_digits is None else tuple(my_digits)   # for config.my_digits
         self.config = config
         self.dataset = dataset
         self.record_run = record_run
@@ -172,7 +203,7 @@ class Train(Job):
         if self.control.abandoned:
             return
         session = TrainingSession(self.config, data, self.control, progress_interval=self.progress_interval,
-                                  initial=self.initial)
+                                  initial=self.initial, my_digits=self.my_digits)
         report(TrainingStarted(config=self.config, n_train=int(session.train_x.shape[0]),
                                n_params=session.model.network.n_params, description=session.model.describe(),
                                dataset=data.source, model=session.snapshot()))
@@ -208,7 +239,74 @@ class Train(Job):
 
     @staticmethod
     def _snapshot(session: TrainingSession, step: int) -> WeightsSnapshot:
-        weights = session.model.network.get_weights()
-        for w in weights:
-            w.flags.writeable = False
-        return WeightsSnapshot(step, tuple(weights))
+        return _weights(session.model, step)
+
+
+class FineTune(Job):
+    """Fine-tune ``model`` on the user's ``digits`` (:func:`~mnist_gui.training.finetune.fine_tune`,
+    on a copy: ``model`` is not changed) with MNIST replay from the dataset (loaded first if it is not in
+    memory yet), reporting :class:`FineTuneStarted`, ``BatchProgress``, :class:`WeightsSnapshot`,
+    ``EpochResult`` and finally :class:`FineTuneOutcome` (nothing more once abandoned). With
+    ``record_run`` (its ``parent``: the record of ``model``) the result becomes a new run of the library,
+    origin ``fine-tuned``, before the outcome is reported. Bad input fails before any work."""
+
+    def __init__(self, model: Model, digits: Sequence, dataset: LoadDataset, config: FineTuneConfig | None = None,
+                 record_run: RecordRun | None = None, source: str | None = None,
+                 progress_interval: float | None = None, snapshots: bool = True) -> None:
+        super().__init__()
+        self.model = model
+        self.digits = tuple(digits)   # records are immutable; the tuple is the job's own
+        self.dataset = dataset
+        self.config = config or FineTuneConfig()
+        self.record_run = record_run
+        self.source = source if source is not None else (record_run.parent.name if record_run is not None
+                                                         and record_run.parent is not None else None)
+        self.progress_interval = PROGRESS_INTERVAL if progress_interval is None else progress_interval
+        self.snapshot_interval = max(SNAPSHOT_INTERVAL, self.progress_interval)
+        self.snapshots = snapshots
+
+    def run(self, report: Report) -> None:
+        data = self.dataset.load(report)
+        if self.control.abandoned:
+            return
+        report(FineTuneStarted(config=self.config, n_digits=len(self.digits), description=self.model.describe(),
+                               dataset=data.source, source=self.source, model=self.model.copy()))
+        last_snapshot = -1e9
+
+        def on_event(event) -> None:
+            if self.control.abandoned:
+                return
+            if self.record_run is not None:
+                self.record_run.observe(event)
+            if isinstance(event, (BatchProgress, EpochResult)):
+                report(event)
+
+        def on_step(step: int, steps: int, model: Model) -> None:
+            nonlocal last_snapshot
+            now = time.perf_counter()
+            if self.snapshots and not self.control.abandoned and (now - last_snapshot >= self.snapshot_interval
+                                                                  or step == steps):
+                last_snapshot = now
+                report(_weights(model, step))
+
+        result = fine_tune(self.model, self.digits, data, config=self.config, control=self.control,
+                           on_event=on_event, source=self.source, progress_interval=self.progress_interval,
+                           on_step=on_step)
+        if self.control.abandoned:
+            return
+        outcome = FineTuneOutcome(result.finished, result.model, dict(result.metrics), self.config, result.held_out)
+        if self.record_run is not None:
+            record, error = self.record_run.write(result.finished, result.model, self.config,
+                                                  {"source": data.source, "checksum": data.checksum},
+                                                  fine_tune=result.metrics)
+            outcome = FineTuneOutcome(result.finished, result.model, dict(result.metrics), self.config,
+                                      result.held_out, record, error,
+                                      RunCurves.from_json(self.record_run.curves.to_json()))
+        report(outcome)
+
+
+def _weights(model: Model, step: int) -> WeightsSnapshot:
+    weights = model.network.get_weights()
+    for w in weights:
+        w.flags.writeable = False
+    return WeightsSnapshot(step, tuple(weights))

@@ -698,7 +698,7 @@ def test_the_bars_carry_their_values_small_ones_stay_visible_and_hover_tells_exa
     assert chart.accessibleDescription() == "Reads 2, 90.0% sure; then 3 at 5.0%, 5 at 4.8%."
     vb = chart.plot.getPlotItem().vb
     chart._hover(vb.mapViewToScene(pg_point(3.0, 0.02)))      # the mouse over bar 3
-    assert QToolTip.text() == "P(3) = 5.0000%"
+    assert QToolTip.text().splitlines() == ["P(3) = 5.0000%", "Click: it is a 3 (saved to My digits)"]
     chart.set_probabilities(None)
     assert chart.accessibleDescription().startswith("No prediction")
     assert [item.textItem.toPlainText() for item in chart.value_items] == [""] * 10

@@ -15,7 +15,9 @@ from mnist_gui.ui.theme import DARK, LIGHT, contrast, dark_palette, follow_syste
 def test_every_text_colour_reads_at_least_4_5_to_1(theme):
     for text, background in ((theme.foreground, theme.background), (theme.faint, theme.background),
                              (theme.error, theme.window), (theme.notice_text, theme.notice_background),
-                             (theme.invalid_text, theme.invalid_background)):
+                             (theme.invalid_text, theme.invalid_background), (theme.right, theme.background),
+                             (theme.wrong, theme.background), (theme.right, theme.highlight),
+                             (theme.wrong, theme.highlight), (theme.foreground, theme.highlight)):
         assert contrast(text, background) >= 4.5, (text, background, contrast(text, background))
     assert contrast(theme.bar_top, theme.background) >= 3.0     # graphics: 3:1
     assert contrast(theme.bar_top, theme.bar) >= 1.6            # the winner stands out from the rest

@@ -6,5 +6,6 @@
 * :mod:`~mnist_gui.state.curves` — a run's curves, as recorded and as stored;
 * :mod:`~mnist_gui.state.compare` — runs side by side (settings, metrics files);
 * :mod:`~mnist_gui.state.datadir` — where the user's data folder is, found without Qt;
-* :mod:`~mnist_gui.state.my_digits` — the user's own labelled drawings (strokes and inputs), on disk.
+* :mod:`~mnist_gui.state.my_digits` — the user's own labelled drawings (strokes and inputs), on disk;
+* :mod:`~mnist_gui.state.set_reading` — the current model's reading of them, a slice at a time, and its score.
 """

@@ -61,7 +61,7 @@ SHIPPED_ID = "shipped"
 RUNS, TRASH, CURRENT = "runs", "trash", "current.json"
 RECORD, MODEL, CURVES = "record.json", "model.npz", "curves.json"
 STATUSES = ("completed", "stopped", "diverged", "unknown")
-ORIGINS = ("trained", "continued", "imported", "shipped")
+ORIGINS = ("trained", "continued", "imported", "shipped", "fine-tuned")
 RECORD_FORMAT = 1
 #: A run folder without a record older than this was abandoned by a killed writer: it is removed.
 STALE_SECONDS = 3600
@@ -129,7 +129,7 @@ class RunRecord:
     duration: float | None       # seconds of training (pauses excluded)
     status: str                  # completed | stopped | diverged | unknown (an imported file that does not say)
     reason: str                  # how it ended, in a sentence
-    origin: str                  # trained | continued | imported | shipped
+    origin: str                  # trained | continued | imported | shipped | fine-tuned
     config: dict | None
     dataset: dict | None         # {"source": ..., "checksum": ...}
     architecture: str            # "784-256-128-10 relu"
@@ -461,21 +461,43 @@ class RunLibrary:
 
     # -- adding runs ----------------------------------------------------------------------------
     def add_training_run(self, model: Model, result, config, dataset: dict | None, curves: RunCurves | None,
-                         created: str, parent: RunRecord | None = None, name: str | None = None) -> RunRecord:
+                         created: str, parent: RunRecord | None = None, name: str | None = None,
+                         fine_tune: dict | None = None) -> RunRecord:
         """Record a finished training (``result``: its :class:`~mnist_gui.training.TrainingFinished`)
-        with its model and curves. :class:`LibraryError` if it cannot be written (nothing is left)."""
+        with its model and curves. :class:`LibraryError` if it cannot be written (nothing is left).
+
+        ``fine_tune``: the run is a fine-tune of ``parent`` on the user's digits (origin ``fine-tuned``),
+        and these are its figures (:func:`~mnist_gui.training.finetune.fine_tune`'s metrics): the numbers
+        among them join the record's metrics (``my_digits_accuracy``, ``test_accuracy_before``...); it
+        adds no epochs of training."""
         config_dict = config.to_dict() if hasattr(config, "to_dict") else config
-        epochs = (parent.epochs if parent is not None else 0) + result.epochs_completed
-        fields = {"name": name or default_name(config_dict, created, parent, result.epochs_completed),
+        epochs = (parent.epochs if parent is not None else 0) + (0 if fine_tune is not None
+                                                                 else result.epochs_completed)
+        if fine_tune is not None:
+            origin = "fine-tuned"
+            n = fine_tune.get("n_digits")
+            default = f"{parent.name if parent is not None else 'model'} + my {n} digits"[:MAX_NAME]
+        else:
+            origin = "continued" if parent is not None else "trained"
+            default = default_name(config_dict, created, parent, result.epochs_completed)
+        extra = {k: _finite(v) for k, v in (fine_tune or {}).items()
+                 if k not in ("status", "seconds") and _finite(v) is not None}
+        fields = {"name": name or default,
                   "created": created, "finished": _now_iso(), "duration": _finite(result.train_seconds),
                   "status": result.status if result.status in STATUSES else "unknown", "reason": result.reason,
-                  "origin": "continued" if parent is not None else "trained", "config": config_dict,
+                  "origin": origin, "config": config_dict,
                   "dataset": dataset, "architecture": model.describe(), "epochs": epochs,
-                  "metrics": {"test_accuracy": _finite(result.test_accuracy),
-                              "val_accuracy": _finite(result.val_accuracy), "test_loss": _finite(result.test_loss),
+                  "metrics": {**extra, "test_accuracy": _finite(result.test_accuracy),
+                              # a fine-tune has no validation images (its held-out digits: my_digits_accuracy)
+                              "val_accuracy": None if fine_tune is not None else _finite(result.val_accuracy),
+                              "test_loss": _finite(result.test_loss),
                               **({} if _finite(result.pen_drawn_accuracy) is None
                                  else {"pen_drawn_accuracy": _finite(result.pen_drawn_accuracy)})},
                   "parent": None if parent is None else parent.id}
+        if fine_tune is not None:
+            fields["fine_tune"] = _jsonable({k: v for k, v in fine_tune.items()
+                                             if k in ("before", "after", "my_digits_measured", "n_digits",
+                                                      "n_held_out", "steps", "seconds")})
         return self._add(fields, lambda path: save_model(model, path), curves)
 
     def import_model(self, path: str | os.PathLike, name: str | None = None) -> tuple[RunRecord, bool]:

@@ -198,6 +198,26 @@ class MyDigits:
     def clear(self) -> None:
         self._save([])
 
+    def positions(self, ids) -> list[tuple[int, MyDigit]]:
+        """(index, record) of the records with these ids: what :meth:`put_back` needs to undo a deletion."""
+        wanted = set(ids)
+        return [(i, r) for i, r in enumerate(self.records) if r.id in wanted]
+
+    def put_back(self, items: list[tuple[int, MyDigit]]) -> int:
+        """Bring back records deleted a moment ago (``items`` from :meth:`positions`, taken before the
+        deletion) where they were; ones already here are skipped. Returns how many came back."""
+        known = {r.id for r in self.records}
+        records = list(self.records)
+        back = 0
+        for index, record in sorted(items, key=lambda item: item[0]):
+            if record.id not in known:
+                records.insert(min(index, len(records)), record)
+                known.add(record.id)
+                back += 1
+        if back:
+            self._save(records)
+        return back
+
     # -- files in and out ----------------------------------------------------------------------------
     def export(self, path: str | os.PathLike) -> int:
         """Write the whole set to ``path`` (atomically); returns how many drawings."""
@@ -226,6 +246,14 @@ class MyDigits:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _write(self.path, records)
         self.records = list(records)
+
+
+def read_set(path: str | os.PathLike) -> tuple[list[MyDigit], list[str]]:
+    """The drawings of a set or an exported file, for reading only (the command line's ``finetune`` and
+    ``train --my-digits``): (records, one warning per damaged record skipped). :class:`DatasetError` if
+    the file is missing or is not a set at all; nothing is ever written."""
+    records, skipped = _read(Path(path))
+    return records, [f"{path}, line {line}: skipped a damaged drawing ({why})" for line, why in skipped]
 
 
 def _write(path: Path, records: list[MyDigit]) -> None:

@@ -107,6 +107,10 @@ BOUNDS: dict[str, Bound] = {
                        hint="The share of every batch taken by non-digit scribbles, trained toward 'no digit "
                             "in particular': the model then learns to say when a drawing is not a digit. "
                             "0 = off; 0.05 in the presets."),
+    "my_digits": Bound("the share of my digits", float, 0.0, 0.5,
+                       hint="The share of every batch taken by your own labelled drawings (My digits), each "
+                            "also re-drawn in a few pen styles, instead of MNIST images: the model learns your "
+                            "handwriting along with MNIST. 0 = off."),
     "seed": Bound("the seed", int, 0, 2**32 - 1,
                   hint="Starts the random numbers (initial weights, shuffling, dropout, augmentation): "
                        "the same seed and settings give the same run, to the last digit."),
@@ -135,6 +139,7 @@ class TrainingConfig:
     augment: bool = False
     pen_digits: float = 0.0          # share of each batch: real pen-drawn digits (training writers)
     scribbles: float = 0.0           # share of each batch: non-digit scribbles (uniform target)
+    my_digits: float = 0.0           # share of each batch: the user's own digits (given to the session)
     preset: str | None = None
 
     @property
@@ -199,12 +204,12 @@ class TrainingConfig:
                 problem = bound.problem(value)
                 if problem:
                     raise ConfigError(problem, field)
-        if (self.pen_digits or self.scribbles) and self.batch_size == 0:
-            raise ConfigError("pen-drawn digits and scribbles mix into mini-batches: choose a batch size "
-                              "(e.g. 128) instead of full-batch descent, or turn them off", "batch_size")
-        if self.pen_digits + self.scribbles > 0.5:
-            raise ConfigError("pen-drawn digits and scribbles together may take at most half of each batch",
-                              "pen_digits")
+        if (self.pen_digits or self.scribbles or self.my_digits) and self.batch_size == 0:
+            raise ConfigError("pen-drawn digits, scribbles and my digits mix into mini-batches: choose a batch "
+                              "size (e.g. 128) instead of full-batch descent, or turn them off", "batch_size")
+        if self.pen_digits + self.scribbles + self.my_digits > 0.5:
+            raise ConfigError("pen-drawn digits, scribbles and my digits together may take at most half of each "
+                              "batch", "my_digits" if self.my_digits else "pen_digits")
         if n_train is not None and self.val_size >= n_train:
             raise ConfigError(f"the validation size {self.val_size:,} leaves no training images: the dataset "
                               f"has only {n_train:,} (at least {self.val_size + 1:,} are needed)", "val_size")

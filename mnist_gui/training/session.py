@@ -22,7 +22,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from mnist_gui.data import MnistData
 from mnist_gui.model import Model, Normalization
 from mnist_gui.model.limits import inference_rows
 from mnist_gui.nn import build_mlp, make_optimizer, make_schedule
-from mnist_gui.errors import DatasetError, PredictionError
+from mnist_gui.errors import ConfigError, DatasetError, PredictionError
 from mnist_gui.training.batches import NOT_A_DIGIT, BatchSource, MixedBatchSource
 from mnist_gui.training.config import TrainingConfig
 from mnist_gui.training.continuation import check_continuable, history_of
@@ -53,6 +53,10 @@ NOT_A_DIGIT_QUANTILE_AUGMENTED = 0.02
 #: flooding a terminal or a GUI thread with hundreds of batches a second. The one throttle of the
 #: event stream: the CLI and the GUI's worker pass every event on.
 PROGRESS_INTERVAL = 0.1
+#: Stroke-style re-drawings of each of the user's digits in a full training (as many as the pen digits
+#: have), fewer for a large set so that preparing them stays under a few seconds.
+MY_DIGITS_VARIANTS = 4
+MY_DIGITS_RENDERINGS = 4000
 
 
 class TrainingControl:
@@ -229,11 +233,15 @@ class TrainingSession:
     """One training run over a dataset. Iterate :meth:`run` to drive it."""
 
     def __init__(self, config: TrainingConfig, data: MnistData, control: TrainingControl | None = None,
-                 progress_interval: float = PROGRESS_INTERVAL, initial: Model | None = None) -> None:
+                 progress_interval: float = PROGRESS_INTERVAL, initial: Model | None = None,
+                 my_digits: Sequence | None = None) -> None:
         """``initial``: continue training this model (its weights and input normalization; ``config``
         must describe its architecture, see :func:`~mnist_gui.training.continuation.continue_config`).
-        Epochs are then numbered after the ones it was trained for, and its history goes on."""
+        Epochs are then numbered after the ones it was trained for, and its history goes on.
+        ``my_digits``: the user's labelled drawings (records with ``strokes``, ``label``, ``image``) that
+        ``config.my_digits`` mixes into every batch, each with a few stroke-style re-drawings."""
         config.validate(n_train=data.train_images.shape[0])
+        self.my_pool = self._my_digits_pool(config, my_digits)
         self.config = config
         self.data = data
         self.control = control or TrainingControl()
@@ -259,7 +267,25 @@ class TrainingSession:
             "preset": config.preset, "config": config.to_dict(),
             "dataset": {"source": data.source, "checksum": data.checksum},
         })
+        if self.my_pool is not None:
+            self.model.metadata["my_digits"] = {"n_digits": len(self.my_pool), "share": config.my_digits}
         self.history: list[EpochResult] = []
+
+    @staticmethod
+    def _my_digits_pool(config: TrainingConfig, my_digits: Sequence | None):
+        """The user's digits with their re-drawings (None when the config does not use them)."""
+        if not config.my_digits:
+            return None
+        from mnist_gui.imaging.user_digits import digit_pool
+        from mnist_gui.training.finetune import check_digits
+
+        if not my_digits:
+            raise ConfigError("the share of my digits is set, but there are no drawings of mine to train on; "
+                              "correct or keep a few drawings first, or set it to 0", "my_digits")
+        check_digits(my_digits)
+        # Re-drawing costs ~2 ms a variant: a large set gets fewer each (at most MY_DIGITS_RENDERINGS in all).
+        variants = max(0, min(MY_DIGITS_VARIANTS, MY_DIGITS_RENDERINGS // len(my_digits)))
+        return digit_pool(my_digits, variants, config.seed)
 
     def snapshot(self) -> Model:
         """An independent copy of the current model (safe to use from another thread)."""
@@ -284,7 +310,7 @@ class TrainingSession:
     def _start(self) -> _Run:
         cfg, net = self.config, self.model.network
         augmenter = self._make_augmenter() if cfg.augment else None
-        if cfg.pen_digits or cfg.scribbles:
+        if cfg.pen_digits or cfg.scribbles or self.my_pool is not None:
             batches = self._mixed_batches(augmenter)
         else:
             batches = BatchSource(self.train_x, self.train_y, cfg.batch_size, self.model.encode, augmenter)
@@ -307,7 +333,9 @@ class TrainingSession:
                                 None if pen is None else pen.images, None if pen is None else pen.labels,
                                 int(round(size * cfg.pen_digits)),
                                 pen_sets.outlier_scribbles() if cfg.scribbles else None,
-                                int(round(size * cfg.scribbles)))
+                                int(round(size * cfg.scribbles)),
+                                pools=[] if self.my_pool is None else [
+                                    (self.my_pool.images, self.my_pool.labels, max(1, int(round(size * cfg.my_digits))))])
 
     def _train_epoch(self, run: _Run, epoch: int) -> Iterator[BatchProgress]:
         """One pass over the training images; returns None, or (status, reason) if the run ends here."""

@@ -7,6 +7,9 @@
 * :mod:`~mnist_gui.ui.training_panel` — :class:`TrainingPanel`, presets, hyper-parameters, buttons;
 * :mod:`~mnist_gui.ui.plots` — :class:`TrainingPlots`, live loss and accuracy curves;
 * :mod:`~mnist_gui.ui.status_text` — a status line that repaints without re-laying-out the window;
+* :mod:`~mnist_gui.ui.correction_bar` — :class:`CorrectionBar`, Keep / That's a… under the network's input;
+* :mod:`~mnist_gui.ui.my_digits_view` — :class:`MyDigitsView`, the user's saved drawings as a grid;
+* :mod:`~mnist_gui.ui.my_digits_controller` — :class:`MyDigitsController`, the window's side of My digits;
 * :mod:`~mnist_gui.ui.worker` — :class:`TrainingRunner`, background jobs in a QThread, as signals;
 * :mod:`~mnist_gui.ui.settings` — :class:`Settings`, the settings file by name;
 * :mod:`~mnist_gui.ui.imagefile` — picture files decoded with Qt's readers (also used by the CLI).

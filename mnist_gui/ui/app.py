@@ -9,9 +9,13 @@ weights arrive); the library of runs and the Models panel are handled by
 
 Automation contract: ``MainWindow(model_path=None)`` builds without an event loop; child objectNames
 ``drawingCanvas``, ``trainButton``, ``stopButton``, ``predictionChart``, ``lossPlot``, ``accuracyPlot``,
-``modelsPanel``; signals ``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict with
-test_accuracy)`` and ``current_model_changed(dict or None)``; :meth:`MainWindow.models` (a list of dicts
-with ``id``, ``name``, ``test_accuracy``, ``status``, ``current``) and :meth:`MainWindow.set_current_model`.
+``modelsPanel``, ``myDigitsView``; signals ``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict
+with test_accuracy)`` and ``current_model_changed(dict or None)`` and ``my_digits_learned(dict with
+test_accuracy, my_digits_accuracy, test_accuracy_before, my_digits_accuracy_before, before, after)``;
+:meth:`MainWindow.models` (a list of dicts with ``id``, ``name``, ``test_accuracy``, ``status``, ``current``),
+:meth:`MainWindow.set_current_model`, :meth:`MainWindow.add_to_my_digits` (the drawing, with a label) and
+:meth:`MainWindow.learn_my_digits`. My digits (the user's labelled drawings) is handled by
+:class:`~mnist_gui.ui.my_digits_controller.MyDigitsController`.
 Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, recorded in ``last_error``).
 """
 
@@ -20,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, QTimer, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
                                QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
@@ -29,6 +33,7 @@ from mnist_gui import __version__
 from mnist_gui.errors import ImageError, ModelFileError, display_name
 from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.jobs import RecordRun
+from mnist_gui.training.finetune import FineTuneConfig
 from mnist_gui.model import Model, save_model
 from mnist_gui.resources_path import resource
 from mnist_gui.state.datadir import data_dir
@@ -39,6 +44,7 @@ from mnist_gui.ui.help import HelpDialog
 from mnist_gui.ui.imagefile import array_image, load_image, save_png
 from mnist_gui.ui.model_loader import ModelLoader
 from mnist_gui.ui.models_controller import ModelsController
+from mnist_gui.ui.my_digits_controller import MIN_TO_LEARN, MyDigitsController, learned_summary
 from mnist_gui.ui.models_panel import PREFERRED_WIDTH
 from mnist_gui.ui.notice_bar import NoticeBar
 from mnist_gui.ui.plots import TrainingPlots
@@ -54,6 +60,7 @@ from mnist_gui.ui.worker import TrainingRunner
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
 LOADING_HINT = "Loading the model…"
 IMAGE_FILES = "Pictures (*.png *.jpg *.jpeg *.bmp *.webp *.pbm *.pgm *.ppm);;All files (*)"
+MY_DIGITS_FILES = "My digits (*.jsonl);;All files (*)"
 BUNDLED_TRAIN_IMAGES = 60000
 # Closing during training waits this long for the run to stop, be evaluated and join the library
 # (a batch and one evaluation: well under a second for the presets; a huge network may take longer).
@@ -62,6 +69,11 @@ SHORTCUTS = [("Ctrl+O", "Open a model file"), ("Ctrl+S", "Save the model as...")
              ("Ctrl+Shift+E", "Export the 28x28 input the network sees"),
              ("Ctrl+I", "Classify a picture file (or drop one on the canvas)"),
              ("Ctrl+Z", "Undo the last stroke (or a clear)"), ("Delete, or Esc on the canvas", "Clear the drawing"),
+             ("0-9 on the canvas (or click a bar)", "Save the drawing to My digits as that digit"),
+             ("Enter on the canvas", "Save the drawing to My digits as the network reads it (Keep)"),
+             ("Ctrl+Shift+Z", "Undo the last change to My digits (a save, relabel or delete)"),
+             ("0-9 / Delete on selected drawings", "Relabel / delete them in My digits"),
+             ("Ctrl+D", "Show My digits"),
              ("Ctrl+Return", "Train"), ("Ctrl+Shift+Return", "Continue training the current model"),
              ("Ctrl+P", "Pause / resume training"), ("Ctrl+.", "Stop training"), ("Ctrl+M", "Show the Models panel"),
              ("Ctrl+Q", "Quit"), ("F1", "How this works (with this list)"),
@@ -78,6 +90,9 @@ class MainWindow(QMainWindow):
     #: when there is none; an entry with ``id`` None is a model not in the library (its record failed).
     current_model_changed = Signal(object)
     error_shown = Signal(str, str)        # title, text
+    #: A fine-tune on My digits ended: its figures (``test_accuracy``, ``my_digits_accuracy``, their
+    #: ``..._before``, ``before``/``after`` dicts, and more), the new run's ``id`` and ``name``, ``current``.
+    my_digits_learned = Signal(object)
 
     def __init__(self, model_path: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +106,7 @@ class MainWindow(QMainWindow):
         self._job: str | None = None              # "train" | "dataset" while the runner is busy
         self._run_reported = False                # the current training job has started or failed
         self._run_title = "Live training curves"
+        self._learn_from: tuple[str | None, str] | None = None   # the model a fine-tune started from (id, name)
         self._side_width: int | None = None       # the side's width before the Models tab widened it
         self._closing = False
         self._closing_on_signal = False   # a signal's close abandons a run instead of keeping it
@@ -101,12 +117,15 @@ class MainWindow(QMainWindow):
         self.runner = TrainingRunner(self)
         self.model_loader = ModelLoader(self)   # big model files at start-up (ModelsController.start)
         self.library_ui = ModelsController(self, self.library)
+        self.my_digits = MyDigitsController(self)
         self._build_ui()
         self._connect()
         self._build_menus()
         self._theme = app_theme()   # the widgets start in it; changeEvent follows the palette
         self._restore_settings()
         self.library_ui.start(model_path, self.settings)
+        # The user's set is read once the window is up (5,000 drawings take a fraction of a second).
+        QTimer.singleShot(0, self.my_digits, self.my_digits.ensure_loaded)   # (not if the window is gone by then)
 
     @property
     def model(self) -> Model | None:
@@ -147,15 +166,21 @@ class MainWindow(QMainWindow):
         top = QWidget()
         row = QHBoxLayout(top)
         row.setContentsMargins(0, 0, 0, 0)
+        self.correction_bar = self.my_digits.bar
+        middle = QVBoxLayout()
+        middle.addWidget(preview_box, 1)
+        middle.addWidget(self.correction_bar)
         row.addWidget(self.pad, 5)
-        row.addWidget(preview_box)
+        row.addLayout(middle)
         row.addWidget(self.chart, 6)
         # Side and views are tab widgets: the side holds the training panel (and more panels as the app
         # grows), the views area the training curves (and more views); a lone tab shows no tab bar.
         self.side_tabs, self.view_tabs = QTabWidget(), QTabWidget()
         self.models_panel = self.library_ui.panel
+        self.my_digits_view = self.my_digits.view
         for tabs, widget, title in ((self.side_tabs, self.panel, "T&rain"),
-                                    (self.side_tabs, self.models_panel, "&Models"), (self.view_tabs, self.plots, "Curves")):
+                                    (self.side_tabs, self.models_panel, "&Models"), (self.view_tabs, self.plots, "Curves"),
+                                    (self.view_tabs, self.my_digits_view, "M&y digits")):
             tabs.setDocumentMode(True)
             tabs.setTabBarAutoHide(True)
             tabs.addTab(widget, title)
@@ -193,8 +218,17 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         runner, panel, plots = self.runner, self.panel, self.plots
+        bar, view = self.correction_bar, self.my_digits_view
         for source, slot in ((self.canvas.changed, self._on_drawing_changed),
                              (self.canvas.file_dropped, self._on_file_dropped),
+                             (self.canvas.digit_typed, self.add_to_my_digits), (self.canvas.confirmed, self.keep_drawing),
+                             (self.chart.bar_clicked, self.add_to_my_digits), (bar.label_chosen, self.add_to_my_digits),
+                             (bar.keep_requested, self.keep_drawing), (view.learn_requested, self.learn_my_digits),
+                             (view.export_requested, self._ask_export_my_digits),
+                             (view.import_requested, self._ask_import_my_digits),
+                             (self.current_model_changed, lambda _: self.my_digits.model_changed()),
+                             (self.current_model_changed, lambda _: self._update_learn_state()),
+                             (self.my_digits.changed, lambda _: self._update_learn_state()),
                              (panel.train_requested, self.start_training), (panel.pause_requested, runner.pause),
                              (panel.resume_requested, runner.resume), (panel.stop_requested, runner.stop),
                              (runner.dataset_ready, self._on_dataset_ready),
@@ -205,6 +239,8 @@ class MainWindow(QMainWindow):
                              (runner.snapshot, self._on_snapshot), (runner.epoch_finished, plots.add_epoch),
                              (plots.export_requested, self._ask_export_plot),
                              (runner.finished, self._on_training_finished), (runner.failed, self._on_job_failed),
+                             (runner.finetune_started, self._on_finetune_started),
+                             (runner.finetuned, self._on_finetuned),
                              (runner.done, self._on_job_done), (self.model_loader.loaded, self.library_ui.model_loaded),
                              (self.model_loader.failed, self.library_ui.model_load_failed)):
             source.connect(slot)
@@ -258,6 +294,11 @@ class MainWindow(QMainWindow):
         action(menu, "C&ontinue training the current model",
                lambda: self.library_ui.continue_training(self.models_panel.epochs_spin.value()), "Ctrl+Shift+Return")
         action(menu, "Show the &Models panel", lambda: self.side_tabs.setCurrentWidget(self.models_panel), "Ctrl+M")
+        menu.addSeparator()
+        self.my_digits_undo_action = action(menu, "Undo in My &digits", self.my_digits.undo, "Ctrl+Shift+Z")
+        self.my_digits_undo_action.setEnabled(False)
+        action(menu, "Show M&y digits", self.show_my_digits, "Ctrl+D")
+        menu.addSeparator()
         # Each does nothing when its button is off, so these are safe whatever the training state.
         self.pause_action = action(menu, "&Pause / resume training", self.panel.toggle_pause, "Ctrl+P")
         self.stop_action = action(menu, "&Stop training", self.panel.request_stop, "Ctrl+.")
@@ -395,6 +436,7 @@ class MainWindow(QMainWindow):
         self.preview.set_image(self._input)
         self._predict()
         self.library_ui.drawing_changed(self._input)
+        self.correction_bar.set_drawing(not self.canvas.is_empty())
 
     def _predict(self, settled_ok: bool = False) -> None:
         probs = self.chart.show_prediction(self.model_slots.displayed, self._input, settled_ok)
@@ -406,6 +448,159 @@ class MainWindow(QMainWindow):
         self.chart.set_source(self.model_slots.caption())
         self._predict()
 
+    # -- My digits: the user's own drawings, labelled ------------------------------------------------
+    def add_to_my_digits(self, label: int) -> bool:
+        """Save the drawing on the canvas to My digits as ``label`` (0-9): its strokes and the 28x28 input
+        the network sees. The canvas is then cleared for the next digit (undoing the save brings the
+        drawing back). Nothing to save (an empty canvas, a picture) changes nothing and says why."""
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label <= 9:
+            self.my_digits.refuse(f"Not saved: {label!r} is not a digit 0-9")
+            return False
+        if problem := self._not_saveable():
+            self.my_digits.refuse(problem)
+            return False
+        # Preprocessed now, not taken from the last change signal: that may be a stroke behind (throttled).
+        image = preprocess_drawing(self.canvas.ink_array(), self.canvas.pen_width_pixels())
+        canvas = self.canvas
+        if self.my_digits.add(int(label), canvas.strokes(), image,
+                              restore_drawing=lambda: canvas.is_empty() and canvas.undo()) is None:
+            return False
+        canvas.clear()
+        return True
+
+    def keep_drawing(self) -> bool:
+        """Save the drawing to My digits as the network reads it (Keep, or Enter on the canvas)."""
+        model = self.model_slots.displayed
+        problem = self._not_saveable() or (None if model is not None else
+                                           "No model reads the drawing: say which digit it is (0-9, or That's a…)")
+        if problem:
+            self.my_digits.refuse(problem)
+            return False
+        reading = model.read_one(preprocess_drawing(self.canvas.ink_array(), self.canvas.pen_width_pixels()))
+        if reading.not_a_digit:
+            self.my_digits.refuse("The network does not read this as a digit: say which digit it is (0-9, or "
+                                  "That's a…)")
+            return False
+        return self.add_to_my_digits(int(np.argmax(reading.probabilities)))
+
+    def _not_saveable(self) -> str | None:
+        """Why the canvas cannot be saved to My digits (None: it can)."""
+        if self.canvas.has_picture():
+            # My digits keeps pen strokes (the fine-tune re-draws them in other pen styles); a picture has none.
+            return "Pictures are not saved to My digits, only drawings: clear the canvas (Esc) and draw the digit"
+        if self.canvas.stroke_count() == 0:
+            return "Nothing to save: draw a digit first"
+        return None
+
+    def my_digits_count(self) -> int:
+        """How many drawings My digits holds."""
+        self.my_digits.ensure_loaded()
+        return len(self.my_digits)
+
+    def show_my_digits(self) -> None:
+        self.view_tabs.setCurrentWidget(self.my_digits_view)
+
+    def show_my_digits_undo(self, text: str | None) -> None:
+        """What Edit > Undo in My digits would undo (None: nothing)."""
+        self.my_digits_undo_action.setEnabled(text is not None)
+        self.my_digits_undo_action.setText(f"{text} (My &digits)" if text else "Undo in My &digits")
+
+    def export_my_digits(self, path: str) -> bool:
+        """Write the whole of My digits to one file (what Import reads)."""
+        return self.my_digits.export(path)
+
+    def import_my_digits(self, path: str) -> bool:
+        """Add the drawings of an exported file to My digits; a bad file changes nothing."""
+        return self.my_digits.import_file(path)
+
+    def _ask_export_my_digits(self) -> None:
+        self._ask(QFileDialog.getSaveFileName, "Export My digits", "my-digits.jsonl", MY_DIGITS_FILES,
+                  self.export_my_digits)
+
+    def _ask_import_my_digits(self) -> None:
+        self._ask(QFileDialog.getOpenFileName, "Import My digits", "", MY_DIGITS_FILES, self.import_my_digits)
+
+    def _update_learn_state(self) -> None:
+        n = len(self.my_digits)
+        if self._job is not None or self.runner.is_busy():
+            enabled, why = False, "Training is running: wait for it to end (or stop it)"
+        elif self.model is None:
+            enabled, why = False, "There is no model to teach: train one or open one first"
+        elif n < MIN_TO_LEARN:
+            enabled, why = False, (f"Save at least {MIN_TO_LEARN} drawings first (you have {n}); 3 of each digit "
+                                   "work well")
+        else:
+            enabled, why = True, (f"Fine-tune the current model on your {n:,} drawings (mixed with MNIST so it does "
+                                  "not forget it); the result joins the Models panel and becomes current")
+        self.my_digits_view.set_learn_state(enabled, why)
+        self.panel.set_my_digits(n, MIN_TO_LEARN)
+
+    def learn_my_digits(self, config: FineTuneConfig | None = None) -> bool:
+        """Fine-tune the current model on My digits in the background (``config``: the fine-tune's
+        settings, by default the measured recipe). Progress and curves show as for training; at the end
+        the new model joins the library and becomes the current model, the view shows before/after
+        figures and ``my_digits_learned`` fires. False (with a message) when it cannot start."""
+        self.my_digits.ensure_loaded()
+        n = len(self.my_digits)
+        problem = ("Training is running: wait for it to end (or stop it)" if self._job is not None or self.runner.is_busy()
+                   else "There is no model to teach: train one or open one first" if self.model is None
+                   else f"My digits holds {n} drawing{'s' if n != 1 else ''}: save at least {MIN_TO_LEARN} first"
+                   if n < MIN_TO_LEARN else None)
+        if problem or self._closing:
+            if problem:
+                self.show_error("Cannot learn from My digits", problem)
+            return False
+        self._save_settings()
+        parent = self.model_slots.record
+        self._learn_from = (parent.id if parent is not None else None, self.model_source)
+        config = config or FineTuneConfig()
+        self._run_title = f"Live: learning from my {n:,} digits (validation: the held-out ones)"
+        self.plots.reset(config.rounds, title=self._run_title)
+        self.panel.set_state(LOADING)
+        self.models_panel.set_training(True)
+        self.view_tabs.setCurrentWidget(self.plots)   # the curves grow as for a training
+        self._set_job("finetune")
+        self.runner.fine_tune(self.model.copy(), self.my_digits.store.records, self._dataset_path,
+                              RecordRun(str(self.library.folder), parent), config)
+        return True
+
+    def _on_finetune_started(self, info) -> None:
+        self.model_slots.start_training(info.model)
+        self.library_ui.training_started()
+        self.panel.show_starting(f"learning from my {info.n_digits:,} digits · {info.description} · "
+                                 f"{info.config.steps} steps with MNIST replay")
+
+    def _on_finetuned(self, outcome) -> None:
+        r, m = outcome.result, dict(outcome.metrics)
+        if r.status != "diverged":
+            self.plots.mark_test(r.test_accuracy)
+        adopted = self.library_ui.training_finished(outcome)
+        self.show_current_model()
+        self._predict()
+        self.panel.show_finished(r)
+        record = outcome.record
+        summary = learned_summary(m)
+        name = record.name if record is not None else "the new model"
+        all_before = m.get("my_digits_accuracy_all_before")
+        before_all = (f" (before, it read {all_before:.1%} of all {m.get('n_digits', 0):,} right)"
+                      if isinstance(all_before, float) else "")
+        self.my_digits_view.show_learned(f"<b>Learnt from your {m.get('n_digits', 0):,} digits</b> ({r.status}): "
+                                         f"{summary}{before_all}. {name!r} " + ("is now the current model." if adopted
+                                                                               else "joined the Models panel."))
+        if outcome.record_error:
+            self.show_error("The new model is not in the library", f"{outcome.record_error}\n\n"
+                            + ("It is the current model until the window closes: use File > Save model as to keep "
+                               "it." if adopted else "The current model stays."))
+        elif adopted and self._learn_from is not None:
+            previous_id, previous_name = self._learn_from
+            self.notice.show_notice(f"Learnt from your digits: {summary}. {name!r} is now the current model.",
+                                    f"Back to {previous_name!r}" if previous_id else None,
+                                    (lambda: self.set_current_model(previous_id)) if previous_id else None)
+        self.my_digits_learned.emit({**m, "id": None if record is None else record.id, "name": name,
+                                     "current": adopted})
+
+    # -- training (and dataset checks) in the runner's thread -----------------------------------------
+
     # -- training (and dataset checks) in the runner's thread -----------------------------------------
     def start_training(self, config, initial: Model | None = None, parent=None, parent_curves=None,
                        epochs_before: int = 0) -> bool:
@@ -414,6 +609,14 @@ class MainWindow(QMainWindow):
         epochs it was trained for)."""
         if self.runner.is_busy() or self._closing:
             return False
+        my_digits = None
+        if config.my_digits:
+            self.my_digits.ensure_loaded()
+            my_digits = self.my_digits.store.records
+            if len(my_digits) < MIN_TO_LEARN:
+                self.show_error("Cannot include my digits", f"My digits holds {len(my_digits)} drawings: save at "
+                                f"least {MIN_TO_LEARN}, or untick Include my digits.")
+                return False
         self._save_settings()
         self._run_title = (f"Live: continuing {parent.name if parent else 'the current model'}" if initial is not None
                            else f"Live: training {config.preset or 'a custom network'}")
@@ -423,7 +626,7 @@ class MainWindow(QMainWindow):
         self._set_job("train")
         self._run_reported = False
         self.runner.train(config, self._dataset_path, RecordRun(str(self.library.folder), parent, parent_curves),
-                          initial=initial)
+                          initial=initial, my_digits=my_digits)
         return True
 
     def live_title(self) -> str:
@@ -441,6 +644,7 @@ class MainWindow(QMainWindow):
         self._job = job
         for act in self.dataset_actions:
             act.setEnabled(job is None)
+        self._update_learn_state()
 
     def _on_dataset_ready(self, loaded) -> None:
         data = loaded.data
@@ -506,7 +710,8 @@ class MainWindow(QMainWindow):
         self.library_ui.update_plots()
         self.refresh_prediction()
         self.panel.show_failed(str(error))
-        self.show_error("Training could not run", f"{error}\n\nThe previous model stays loaded.")
+        self.show_error("Cannot learn from My digits" if self._job == "finetune" else "Training could not run",
+                        f"{error}\n\nThe previous model stays loaded.")
 
     def _on_job_done(self) -> None:
         stopped_while_loading = self._job == "train" and not self._run_reported
@@ -637,7 +842,7 @@ class MainWindow(QMainWindow):
             widget.apply_theme(self._theme)
 
     def _themed(self) -> list:
-        return [self.plots, self.chart, self.panel, self.notice]
+        return [self.plots, self.chart, self.panel, self.notice, self.my_digits_view]
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self.unsaved.may_close(self.close):   # a trained model saved nowhere: ask first

@@ -51,6 +51,8 @@ class DrawingCanvas(QWidget):
 
     changed = Signal()
     file_dropped = Signal(str)   # a local file dropped on the canvas (the window decides what it is)
+    digit_typed = Signal(int)    # a digit key pressed on the canvas: "this drawing is a <d>"
+    confirmed = Signal()         # Enter pressed on the canvas: "the network read it right, keep it"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,7 +63,8 @@ class DrawingCanvas(QWidget):
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Draw a digit with the left mouse button, or drop a picture of one (or a model file).\n"
-                        "Ctrl+Z undoes the last stroke; Esc or Delete clears.")
+                        "Ctrl+Z undoes the last stroke; Esc or Delete clears.\n"
+                        "Press 0-9 to save the drawing to My digits as that digit, Enter to save it as read.")
         self._pen_width = DEFAULT_PEN_WIDTH
         self._strokes: list[Stroke] = []
         self._cleared: list[Stroke] = []      # what the last clear() removed, for undo
@@ -335,8 +338,14 @@ class DrawingCanvas(QWidget):
             event.ignore()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
-        if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+        key = event.key()
+        plain = not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
+        if key in (Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.clear()
+        elif plain and Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
+            self.digit_typed.emit(key - Qt.Key.Key_0)
+        elif plain and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.confirmed.emit()
         elif event.matches(QKeySequence.StandardKey.Undo):
             self.undo()
         else:

@@ -56,6 +56,19 @@ becomes the current model; a stopped or diverged one waits in the list, and a no
 or more models to overlay their curves and compare their settings; <b>Continue training</b> gives the
 current model more epochs from where it stopped.</p>
 
+<h3>Teach it your handwriting</h3>
+<p>When the network misreads your drawing, tell it the right digit in one gesture: click that digit's bar,
+press its key (0-9) with the canvas focused, or use <b>That's a…</b>; <b>Keep</b> (or Enter) saves a drawing
+it read right. The drawing (its pen strokes and the 28&times;28 input) goes to <b>My digits</b>, a set kept
+in your data folder, and the canvas clears for the next one; Ctrl+Shift+Z undoes it. The <b>My digits</b> tab
+shows the set with the current model's reading of each drawing (&#10003; right, &#10007; wrong) and its
+accuracy on the whole set; select drawings to relabel them (0-9) or delete them (Delete). <b>Learn from my
+digits</b> fine-tunes a copy of the current model on them: each drawing is re-drawn in a few pen styles and
+distorted, since there are few, and mixed with MNIST images so that the network does not forget MNIST. Part
+of your digits is held out of the learning, so the before/after figure for them is honest; the MNIST test
+figure shows what it cost. The new model joins the Models tab and becomes current (one click goes back).
+<b>Include my digits</b> in the Train tab mixes them into a whole training run instead.</p>
+
 <h3>The settings</h3>
 <p>Every field explains itself: hover over it, or press Shift+F1 and click it. The presets reproduce the
 write-ups this app grew from, and our own <i>fast</i> (the default: over 98% in seconds) and <i>best</i>

@@ -12,7 +12,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
@@ -40,7 +40,10 @@ def _short_percent(p: float) -> str:
 
 
 class PredictionChart(QGroupBox):
-    """Bar chart of P(digit) for 0-9, plus the predicted digit and its confidence."""
+    """Bar chart of P(digit) for 0-9, plus the predicted digit and its confidence. Clicking a digit's
+    column while a prediction shows emits ``bar_clicked(digit)``: "no, it is this one"."""
+
+    bar_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Prediction", parent)
@@ -113,6 +116,7 @@ class PredictionChart(QGroupBox):
             self.value_items.append(text)
         self._values: list[str] = [""] * 10
         self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.hint_item = pg.TextItem("", anchor=(0.5, 0.5))
         hint_font = QFont(self.font())
         hint_font.setPointSize(12)
@@ -276,16 +280,32 @@ class PredictionChart(QGroupBox):
                 self.value_items[d].setText(text)
             self.value_items[d].setPos(d, float(height) + 0.005)
 
-    def _hover(self, pos) -> None:
-        """A tooltip with the exact probability of the bar under the mouse."""
-        if self._probs is None or not self.plot.sceneBoundingRect().contains(pos):
-            return
+    def _column(self, pos) -> int | None:
+        """The digit whose column (the bar and the room above it) is under the scene point ``pos``."""
+        if not self.plot.sceneBoundingRect().contains(pos):
+            return None
         point = self.plot.getPlotItem().vb.mapSceneToView(pos)
         d = int(round(point.x()))
-        if 0 <= d < 10 and abs(point.x() - d) <= 0.4 and 0 <= point.y() <= max(self._probs[d], STUB) + 0.05:
-            QToolTip.showText(QCursor.pos(), f"P({d}) = {self._probs[d]:.4%}", self.plot)
-        else:
+        return d if 0 <= d < 10 and abs(point.x() - d) <= 0.45 and -0.02 <= point.y() <= 1.12 else None
+
+    def _hover(self, pos) -> None:
+        """A tooltip with the exact probability of the bar under the mouse; a pointing hand over a
+        column says it can be clicked."""
+        d = None if self._probs is None else self._column(pos)
+        self.plot.viewport().setCursor(Qt.CursorShape.ArrowCursor if d is None else Qt.CursorShape.PointingHandCursor)
+        if d is None:
             QToolTip.hideText()
+            return
+        QToolTip.showText(QCursor.pos(), f"P({d}) = {self._probs[d]:.4%}\nClick: it is a {d} (saved to My digits)",
+                          self.plot)
+
+    def _clicked(self, event) -> None:
+        if self._probs is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        d = self._column(event.scenePos())
+        if d is not None:
+            event.accept()
+            self.bar_clicked.emit(d)
 
     def _set_label_style(self, sheet: str) -> None:
         if self.digit_label.styleSheet() != sheet:   # re-styling costs more than the whole bar update

@@ -39,6 +39,8 @@ class Theme:
     notice_text: str
     highlight: str           # the current model's row
     different: str           # settings that differ, side by side
+    right: str               # My digits: a drawing the model reads right (text on background or highlight)
+    wrong: str               # ... and one it misreads
     window: str              # the window background these colours were checked against
 
 
@@ -46,12 +48,14 @@ LIGHT = Theme(dark=False, background="#ffffff", foreground="#333333", faint="#5f
               legend_background=(255, 255, 255, 210), guide=(0, 0, 0, 40), bar="#a9bcd9", bar_top="#2f6fd0",
               error="#b3261e", invalid_field="#d0342c", invalid_background="#fdeceb", invalid_text="#000000",
               notice_background="#fff4d6", notice_border="#e3c46b", notice_text="#332b00",
-              highlight="#dde8f8", different="#fff1b8", window="#efefef")
+              highlight="#dde8f8", different="#fff1b8", right="#1b6e2e", wrong="#b3261e",
+              window="#efefef")
 DARK = Theme(dark=True, background="#1e1f22", foreground="#dcdcdc", faint="#a8a8a8",
              legend_background=(30, 31, 34, 215), guide=(255, 255, 255, 45), bar="#4d6a96", bar_top="#6aa6ff",
              error="#ff8a80", invalid_field="#ff6b6b", invalid_background="#4a1f1f", invalid_text="#ffffff",
              notice_background="#3d3520", notice_border="#8a7433", notice_text="#f3e3b0",
-             highlight="#2c4166", different="#5a4a14", window="#2b2b2b")
+             highlight="#2c4166", different="#5a4a14", right="#7bd88f", wrong="#ffa39b",
+             window="#2b2b2b")
 
 
 def palette_changed(event: QEvent) -> bool:

@@ -33,6 +33,7 @@ from mnist_gui.ui.theme import Theme, app_theme
 
 CUSTOM = "custom"
 PEN_SHARE, SCRIBBLE_SHARE = 0.25, 0.05   # what the pen check box turns on where the preset has none
+MY_DIGITS_SHARE = 0.1   # what "Include my digits" turns on (as ``train --my-digits`` does)
 DATASET = "dataset"   # the key of an error no field is to blame for (a validation split the dataset cannot give)
 #: What each choice in the combo boxes does, for their tooltips.
 CHOICES = {
@@ -153,6 +154,15 @@ class TrainingPanel(QGroupBox):
         self._explain(self.pen_check, "Mix real pen-drawn digits (24 writers, each digit also re-drawn in 4 pen "
                       "styles) and non-digit scribbles into every batch:\nthe network then reads people's drawings "
                       "far better (measured on 6 other writers), and can say when a drawing is not a digit.")
+        # No Alt+letter: each of its letters is taken (the My digits tab has the y).
+        self.my_digits_check = QCheckBox("Include my digits")
+        self.my_digits_check.setObjectName("includeMyDigitsCheck")
+        self._my_digits_tip = ("Mix your own saved drawings (My digits), each also re-drawn in a few pen styles, into "
+                               f"{MY_DIGITS_SHARE:.0%} of every batch: the network learns your handwriting along "
+                               "with MNIST.")
+        self._my_digits_ok = False
+        self._my_digits_wanted = False   # ticked in the saved settings, before the set's size was known
+        self._explain(self.my_digits_check, self._my_digits_tip)
         self.schedule_view = ScheduleView()
         self.schedule_view.setObjectName("scheduleView")
 
@@ -172,6 +182,7 @@ class TrainingPanel(QGroupBox):
             form.addRow(label, self.edits[key])
         form.addRow(self.augment_check)
         form.addRow(self.pen_check)
+        form.addRow(self.my_digits_check)
         self.form_error = QLabel()
         self.form_error.setObjectName("formError")
         self.form_error.setWordWrap(True)
@@ -218,6 +229,7 @@ class TrainingPanel(QGroupBox):
             combo.currentTextChanged.connect(self._revalidate)
         self.augment_check.toggled.connect(self._revalidate)
         self.pen_check.toggled.connect(self._revalidate)
+        self.my_digits_check.toggled.connect(self._revalidate)
         self.apply_preset(DEFAULT_PRESET)
         self.set_state(IDLE)
 
@@ -248,7 +260,7 @@ class TrainingPanel(QGroupBox):
         self._base = preset
         cfg = preset.config
         self._fill({"activation": cfg.activation, "optimizer": cfg.optimizer, "schedule": cfg.schedule,
-                    "augment": cfg.augment, "pen": cfg.pen_digits > 0,
+                    "augment": cfg.augment, "pen": cfg.pen_digits > 0, "my_digits": cfg.my_digits > 0,
                     **{key: _fmt(getattr(cfg, key)) for key in self.edits}})
 
     def _fill(self, values: dict) -> None:
@@ -264,9 +276,25 @@ class TrainingPanel(QGroupBox):
                 self.augment_check.setChecked(values["augment"])
             if isinstance(values.get("pen"), bool):
                 self.pen_check.setChecked(values["pen"])
+            if isinstance(values.get("my_digits"), bool):
+                self.my_digits_check.setChecked(values["my_digits"] and self._my_digits_ok)
+                self._my_digits_wanted = values["my_digits"] and not self._my_digits_ok
         finally:
             self._applying = False
         self._revalidate()
+
+    def set_my_digits(self, count: int, minimum: int) -> None:
+        """How many drawings My digits holds: "Include my digits" is offered from ``minimum`` on."""
+        self._my_digits_ok = count >= minimum
+        self.my_digits_check.setEnabled(self._state == IDLE and self._my_digits_ok)
+        if self._my_digits_ok and self._my_digits_wanted:
+            self._my_digits_wanted = False
+            self.my_digits_check.setChecked(True)
+        if not self._my_digits_ok and self.my_digits_check.isChecked():
+            self.my_digits_check.setChecked(False)
+        self._explain(self.my_digits_check, f"{self._my_digits_tip}\nMy digits holds {count:,} drawing"
+                      f"{'s' if count != 1 else ''}" + ("." if self._my_digits_ok else f": save at least {minimum} "
+                                                       "first (click the right bar, or press its key on the canvas)."))
 
     def set_field(self, key: str, text: str) -> None:
         """Type ``text`` into one field (as a user would); for scripts and tests."""
@@ -294,7 +322,7 @@ class TrainingPanel(QGroupBox):
     def _values(self) -> dict:
         return {**{key: combo.currentText() for key, combo in self.combos.items()},
                 "augment": self.augment_check.isChecked(), "pen": self.pen_check.isChecked(),
-                **{key: e.text() for key, e in self.edits.items()}}
+                "my_digits": self.my_digits_check.isChecked(), **{key: e.text() for key, e in self.edits.items()}}
 
     def _revalidate(self, *_) -> None:
         errors: dict[str, str] = {}
@@ -307,7 +335,8 @@ class TrainingPanel(QGroupBox):
         config = None
         if not errors:
             values.update({key: combo.currentText() for key, combo in self.combos.items()},
-                          augment=self.augment_check.isChecked(), **self._pen_values())
+                          augment=self.augment_check.isChecked(), **self._pen_values(),
+                          my_digits=MY_DIGITS_SHARE if self.my_digits_check.isChecked() else 0.0)
             config = replace(self._base.config, **values)
             # The preset's name is kept only while the run is exactly that preset.
             config = replace(config, preset=self._base.name if config == self._base.config else None)
@@ -378,6 +407,7 @@ class TrainingPanel(QGroupBox):
         editable = state == IDLE
         for w in (self.preset_combo, self.augment_check, self.pen_check, *self.combos.values(), *self.edits.values()):
             w.setEnabled(editable)
+        self.my_digits_check.setEnabled(editable and self._my_digits_ok)
         self.pause_button.setText("Resume" if state == PAUSED else "Pause")
         self.pause_button.setEnabled(state in (TRAINING, PAUSED))
         self.stop_button.setEnabled(state in (LOADING, TRAINING, PAUSED))
@@ -428,12 +458,16 @@ class TrainingPanel(QGroupBox):
     # -- progress ---------------------------------------------------------------------------------
     def show_started(self, info) -> None:
         """The job built the network (a :class:`~mnist_gui.jobs.TrainingStarted`)."""
+        self.show_starting(f"{info.description} · {info.n_params:,} parameters · {info.n_train:,} images")
+
+    def show_starting(self, detail: str) -> None:
+        """A run (a training, a fine-tune) has its data and starts; ``detail`` says what it is."""
         self._last_progress = None
         if self._state == LOADING:
             self.set_state(TRAINING)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("starting…")
-        self.detail_label.setText(f"{info.description} · {info.n_params:,} parameters · {info.n_train:,} images")
+        self.detail_label.setText(detail)
 
     def show_progress(self, ev: BatchProgress) -> None:
         self._last_progress = ev

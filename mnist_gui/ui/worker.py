@@ -2,7 +2,7 @@
 
 Like Qt's *Mandelbrot* example, the work happens in a thread while the window stays live, results
 cross over by queued signals, and a job can be stopped at once. The jobs themselves are plain Python
-(:mod:`mnist_gui.jobs`: load a dataset, train and record the run); :class:`TrainingRunner` runs one at a
+(:mod:`mnist_gui.jobs`: load a dataset, train or fine-tune and record the run); :class:`TrainingRunner` runs one at a
 time in a fresh ``QThread`` and declares, once, the typed signals a window connects to.
 
 A job reports through a single queued signal that carries (job, payload); in the GUI thread the
@@ -22,8 +22,8 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from mnist_gui.data import MnistData
 from mnist_gui.errors import ConfigError, LoadCancelled, MnistGuiError
-from mnist_gui.jobs import (DatasetLoaded, Job, LoadDataset, RecordRun, Train, TrainingOutcome, TrainingStarted,
-                            WeightsSnapshot)
+from mnist_gui.jobs import (DatasetLoaded, FineTune, FineTuneOutcome, FineTuneStarted, Job, LoadDataset, RecordRun,
+                            Train, TrainingOutcome, TrainingStarted, WeightsSnapshot)
 from mnist_gui.model import Model
 from mnist_gui.training import BatchProgress, EpochResult, TrainingConfig
 
@@ -84,6 +84,8 @@ class TrainingRunner(QObject):
     snapshot = Signal(object)          # WeightsSnapshot: the current weights, for "watch it learn"
     epoch_finished = Signal(object)    # EpochResult
     finished = Signal(object)          # TrainingOutcome
+    finetune_started = Signal(object)  # FineTuneStarted (then progress, snapshot, epoch_finished as for training)
+    finetuned = Signal(object)         # FineTuneOutcome
     failed = Signal(object)            # MnistGuiError (its str() is the message for the user)
     done = Signal()                    # always the last signal of a job, after finished or failed
 
@@ -102,15 +104,30 @@ class TrainingRunner(QObject):
     # -- starting jobs ----------------------------------------------------------------------------
     def train(self, config: TrainingConfig, dataset_path: str | None = None, record_run: RecordRun | None = None,
               data: MnistData | None = None, progress_interval: float | None = None,
-              initial: Model | None = None) -> Train:
+              initial: Model | None = None, my_digits=None) -> Train:
         """Train ``config`` on ``data``, or on the dataset at ``dataset_path`` (None: the bundled copy);
-        with ``initial``, continue training that model (a copy the job may keep for itself)."""
-        cached = self._dataset
-        if data is None and cached is not None and cached.path == dataset_path:
-            data = cached.data
-        job = Train(config, LoadDataset(dataset_path, data), record_run, progress_interval, initial=initial)
+        with ``initial``, continue training that model (a copy the job may keep for itself); ``my_digits``:
+        the user's drawings, for ``config.my_digits``."""
+        job = Train(config, LoadDataset(dataset_path, self._cached(dataset_path, data)), record_run, progress_interval,
+                    initial=initial, my_digits=my_digits)
         self.run(job)
         return job
+
+    def fine_tune(self, model: Model, digits, dataset_path: str | None = None, record_run: RecordRun | None = None,
+                  config=None, data: MnistData | None = None, progress_interval: float | None = None) -> FineTune:
+        """Fine-tune a copy of ``model`` on the user's ``digits`` with MNIST replay from the dataset at
+        ``dataset_path`` (None: the bundled copy): ``finetune_started``, progress, ``finetuned``, ``done``."""
+        job = FineTune(model, digits, LoadDataset(dataset_path, self._cached(dataset_path, data)), config, record_run,
+                       progress_interval=progress_interval)
+        self.run(job)
+        return job
+
+    def _cached(self, dataset_path: str | None, data: MnistData | None) -> MnistData | None:
+        """``data``, or the dataset loaded last if it is the one at ``dataset_path``."""
+        cached = self._dataset
+        if data is None and cached is not None and cached.path == dataset_path:
+            return cached.data
+        return data
 
     def check_dataset(self, dataset_path: str | None) -> LoadDataset:
         """Load (and so validate) a dataset in the background: ``dataset_ready`` or ``failed``, then ``done``."""
@@ -199,6 +216,10 @@ class TrainingRunner(QObject):
                 self.training_started.emit(payload)
             case TrainingOutcome():
                 self.finished.emit(payload)
+            case FineTuneStarted():
+                self.finetune_started.emit(payload)
+            case FineTuneOutcome():
+                self.finetuned.emit(payload)
             case DatasetLoaded():
                 self._dataset = payload
                 self.dataset_ready.emit(payload)
