@@ -15,7 +15,10 @@ modules with PySide6 made unimportable:
 ``model``          a trained network with its input normalization; the model file
 ``imaging``        drawings and digit images: preprocessing, augmentation, morphology
 ``training``       configurations and their limits, the training loop and its events, the presets
-``state``          what the application knows that is not Qt: which model is loaded, live, displayed
+``insight``        looking inside a network: confusion counts, gallery filters, weight tiles, hidden
+                   activations and saliency, the PCA map of the digits
+``state``          what the application knows that is not Qt: which model is loaded, live, displayed;
+                   a run's epochs (time travel); what the insight views look at
 ``jobs``           background work as plain Python (load a dataset, train, keep a copy), reporting
                    immutable payloads
 ``ui``             the Qt layer: widgets (one per file), the job runner (a QThread), the settings file,

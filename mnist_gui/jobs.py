@@ -1,4 +1,5 @@
-"""Background jobs, one class per job: load a dataset, train a network, keep a copy of a model.
+"""Background jobs, one class per job: load a dataset, train a network, keep a copy of a model, and
+the analysis jobs of the insight views (evaluate a model on a set, map the digits).
 
 A job is plain Python: :meth:`Job.run` does the work in whatever thread calls it and reports through
 the ``report`` callable it is given, with immutable payloads (frozen dataclasses, or private copies
@@ -12,23 +13,30 @@ event loop, so they act within one batch.
 Signal budget: the session throttles progress to :data:`~mnist_gui.training.PROGRESS_INTERVAL`
 (10 a second); weight snapshots, each of which the GUI turns into a new prediction of the drawing
 (~2 ms of its thread), go out at most every :data:`SNAPSHOT_INTERVAL` and always at the last step;
-every epoch result goes out (each is a point on the plots).
+every epoch result goes out (each is a point on the plots), followed by an :class:`EpochSnapshot`
+(the weights at the epoch's end and what the network said about each validation image, which the
+session computed anyway: about 0.5 ms of copying an epoch for ``best``, nothing recomputed).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from mnist_gui import data as datasets
 from mnist_gui.data import MnistData
 from mnist_gui.errors import ModelFileError
+from mnist_gui.insight.digit_map import DigitMap, map_digits
+from mnist_gui.insight.evaluation import Evaluation, evaluate_model
 from mnist_gui.model import Model, save_model
+from mnist_gui.state.inspection import EvaluationRequest, MapRequest
 from mnist_gui.state.models import keeps
-from mnist_gui.training import (PROGRESS_INTERVAL, BatchProgress, EpochResult, TrainingConfig, TrainingControl,
-                                TrainingFinished, TrainingSession)
+from mnist_gui.training import (PROGRESS_INTERVAL, BatchProgress, EpochResult, Predictions, TrainingConfig,
+                                TrainingControl, TrainingFinished, TrainingSession)
 
 # Seconds between weight snapshots (and the last step always): each one re-predicts the drawing and
 # repaints the bar chart, 2 ms of the GUI thread, the largest share of its work per tick; 5 a second
@@ -53,6 +61,8 @@ class TrainingStarted:
     description: str
     dataset: str
     model: Model               # a private copy of the initial network, for the GUI to predict with
+    validation_images: np.ndarray | None = None   # (N, 784) uint8, read-only: the set each epoch is checked on
+    validation_labels: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,17 @@ class WeightsSnapshot:
         return model
 
 
+@dataclass(frozen=True, eq=False)
+class EpochSnapshot:
+    """The end of an epoch: the weights then (read-only copies of [W0, b0, ...]) and what the network
+    said about each validation image (None without a validation set). For time travel and the
+    confusion matrix, which follows the validation set during a run."""
+
+    epoch: int
+    weights: tuple
+    validation: Predictions | None
+
+
 @dataclass(frozen=True)
 class TrainingOutcome:
     """The last event of a run, with the trained model (the job no longer touches it)."""
@@ -82,6 +103,19 @@ class TrainingOutcome:
     config: TrainingConfig
     autosaved: str | None = None        # where the job kept a copy of the model, if it did
     autosave_error: str | None = None   # why it could not
+    test: Predictions | None = field(default=None, compare=False)   # the model's answer for each test image
+
+
+@dataclass(frozen=True, eq=False)
+class ModelEvaluated:
+    key: tuple                 # the request's key
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True, eq=False)
+class DigitsMapped:
+    key: tuple
+    digit_map: DigitMap
 
 
 # -- the jobs ------------------------------------------------------------------------------------------
@@ -138,8 +172,8 @@ class KeepCopy:
 
 class Train(Job):
     """Train ``config`` on a dataset (loaded first if it is not in memory yet), reporting
-    :class:`TrainingStarted`, ``BatchProgress``, :class:`WeightsSnapshot`, ``EpochResult`` and finally
-    :class:`TrainingOutcome` (nothing more once abandoned)."""
+    :class:`TrainingStarted`, ``BatchProgress``, :class:`WeightsSnapshot`, ``EpochResult`` with its
+    :class:`EpochSnapshot`, and finally :class:`TrainingOutcome` (nothing more once abandoned)."""
 
     def __init__(self, config: TrainingConfig, dataset: LoadDataset, keep_copy: KeepCopy | None = None,
                  progress_interval: float | None = None, snapshots: bool = True) -> None:
@@ -158,7 +192,8 @@ class Train(Job):
         session = TrainingSession(self.config, data, self.control, progress_interval=self.progress_interval)
         report(TrainingStarted(config=self.config, n_train=int(session.train_x.shape[0]),
                                n_params=session.model.network.n_params, description=session.model.describe(),
-                               dataset=data.source, model=session.snapshot()))
+                               dataset=data.source, model=session.snapshot(), validation_images=session.val_x,
+                               validation_labels=session.val_y.astype(np.uint8)))
         events = session.run()
         last_snapshot = -1e9
         try:
@@ -174,15 +209,54 @@ class Train(Job):
                         report(self._snapshot(session, event.step))
                 elif isinstance(event, EpochResult):
                     report(event)
+                    report(EpochSnapshot(event.epoch, self._frozen_weights(session), session.validation_predictions))
                 elif isinstance(event, TrainingFinished):
                     kept = self.keep_copy.write(event, session.model) if self.keep_copy else (None, None)
-                    report(TrainingOutcome(event, session.model, self.config, *kept))
+                    report(TrainingOutcome(event, session.model, self.config, *kept, test=session.test_predictions))
         finally:
             events.close()
 
+    @classmethod
+    def _snapshot(cls, session: TrainingSession, step: int) -> WeightsSnapshot:
+        return WeightsSnapshot(step, cls._frozen_weights(session))
+
     @staticmethod
-    def _snapshot(session: TrainingSession, step: int) -> WeightsSnapshot:
+    def _frozen_weights(session: TrainingSession) -> tuple:
         weights = session.model.network.get_weights()
         for w in weights:
             w.flags.writeable = False
-        return WeightsSnapshot(step, tuple(weights))
+        return tuple(weights)
+
+
+# -- analysis jobs (the insight views' worker runs them, one at a time) -----------------------------------
+class EvaluateModel(Job):
+    """Evaluate a request's model on its images (the test set of ``data`` when the request names none):
+    reports :class:`ModelEvaluated`. Works on a private copy of the model, whose buffers the pass uses."""
+
+    def __init__(self, request: EvaluationRequest, data: MnistData) -> None:
+        super().__init__()
+        self.request = request
+        self.data = data
+
+    def run(self, report: Report) -> None:
+        r = self.request
+        images, labels = (r.images, r.labels) if r.images is not None else (self.data.test_images, self.data.test_labels)
+        evaluation = evaluate_model(r.model.copy(), images, labels, r.name, r.about)
+        if not self.control.abandoned:
+            report(ModelEvaluated(r.key, evaluation))
+
+
+class MapDigits(Job):
+    """The map of the digits (PCA of the last hidden layer) of a request's model on ``data``'s test
+    set: reports :class:`DigitsMapped`. Reads the model through the stateless pass only."""
+
+    def __init__(self, request: MapRequest, data: MnistData) -> None:
+        super().__init__()
+        self.request = request
+        self.data = data
+
+    def run(self, report: Report) -> None:
+        r = self.request
+        digit_map = map_digits(r.model, self.data.test_images, self.data.test_labels, reference=r.reference)
+        if not self.control.abandoned:
+            report(DigitsMapped(r.key, digit_map))

@@ -32,7 +32,7 @@ class Recorder:
     def __init__(self, runner: TrainingRunner) -> None:
         self.events: list[tuple[str, object, float]] = []
         names = TrainingRunner.signal_names()
-        assert len(names) == 8 and names[-1] == "done"
+        assert len(names) == 9 and names[-1] == "done"
         for name in names:
             getattr(runner, name).connect(lambda *args, n=name: self.events.append(
                 (n, args[0] if args else None, time.perf_counter())))

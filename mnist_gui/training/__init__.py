@@ -8,12 +8,12 @@
 """
 
 from mnist_gui.training.config import BOUNDS, MAX_TRAINING_BYTES, TrainingConfig, parse_hidden
-from mnist_gui.training.events import BatchProgress, EpochResult, TrainingEvent, TrainingFinished
+from mnist_gui.training.events import BatchProgress, EpochResult, Predictions, TrainingEvent, TrainingFinished
 from mnist_gui.training.session import (DIVERGENCE_LOSS, PROGRESS_INTERVAL, TrainingControl, TrainingSession, drive,
-                                        evaluate, split_validation, train)
+                                        evaluate, evaluate_with_predictions, split_validation, train)
 
 __all__ = [
     "BOUNDS", "BatchProgress", "DIVERGENCE_LOSS", "EpochResult", "MAX_TRAINING_BYTES", "PROGRESS_INTERVAL",
-    "TrainingConfig", "TrainingControl", "TrainingEvent", "TrainingFinished", "TrainingSession", "drive",
-    "evaluate", "parse_hidden", "split_validation", "train",
+    "Predictions", "TrainingConfig", "TrainingControl", "TrainingEvent", "TrainingFinished", "TrainingSession",
+    "drive", "evaluate", "evaluate_with_predictions", "parse_hidden", "split_validation", "train",
 ]

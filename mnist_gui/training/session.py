@@ -31,7 +31,7 @@ from mnist_gui.model import Model, Normalization
 from mnist_gui.nn import build_mlp, make_optimizer, make_schedule
 from mnist_gui.training.batches import BatchSource
 from mnist_gui.training.config import TrainingConfig
-from mnist_gui.training.events import BatchProgress, EpochResult, TrainingEvent, TrainingFinished
+from mnist_gui.training.events import BatchProgress, EpochResult, Predictions, TrainingEvent, TrainingFinished
 
 # A mean cross-entropy above this means the true class gets probability < e^-1000: no training that
 # is still learning gets there, while an exploding one (learning rate 10) passes it within a few
@@ -102,9 +102,23 @@ def split_validation(images: np.ndarray, labels: np.ndarray, val_size: int, seed
 
 def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 2500) -> tuple[float, float]:
     """(mean loss, accuracy) of a model on uint8 images."""
+    loss, accuracy, _ = evaluate_with_predictions(model, images, labels, chunk)
+    return loss, accuracy
+
+
+def evaluate_with_predictions(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 2500
+                              ) -> tuple[float, float, Predictions]:
+    """(mean loss, accuracy, each image's :class:`Predictions`) of a model on uint8 images.
+
+    The one pass over a labelled set that training (validation, test), ``mnist-gui evaluate`` and
+    the window's confusion matrix all use, so they agree image for image. It runs the network's
+    training-time forward pass (its buffers): call it on a model no other thread is using.
+    """
     n = images.shape[0]
+    predicted = np.zeros(n, np.uint8)
+    confidence = np.zeros(n, np.float32)
     if n == 0:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), Predictions(predicted, confidence)
     total_loss = 0.0
     correct = 0
     for start in range(0, n, chunk):
@@ -112,8 +126,12 @@ def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int = 
         y = labels[start:start + chunk]
         logits = model.network.forward(model.encode(x), training=False)
         total_loss += model.network.loss.forward(logits, y) * x.shape[0]
-        correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
-    return total_loss / n, correct / n
+        top = np.argmax(logits, axis=1)
+        correct += int(np.count_nonzero(top == y))
+        predicted[start:start + chunk] = top
+        # The winner's softmax probability, 1 / sum(exp(z - z_max)): a few microseconds a chunk.
+        confidence[start:start + chunk] = 1.0 / np.exp(logits - logits.max(axis=1, keepdims=True)).sum(axis=1)
+    return total_loss / n, correct / n, Predictions(predicted, confidence)
 
 
 class RollbackGuard:
@@ -217,6 +235,7 @@ class TrainingSession:
         self.train_x = np.ascontiguousarray(train_x)
         self.train_y = train_y.astype(np.intp)
         self.val_x, self.val_y = val_x, val_y.astype(np.intp)
+        self.val_x.flags.writeable = False   # shared with the GUI, which shows these images
         self.test_x, self.test_y = data.test_images, data.test_labels.astype(np.intp)
         network = build_mlp(config.sizes, activation=config.activation, dropout=config.dropout,
                             init=None if config.init == "auto" else config.init, seed=config.seed)
@@ -226,6 +245,10 @@ class TrainingSession:
             "dataset": {"source": data.source, "checksum": data.checksum},
         })
         self.history: list[EpochResult] = []
+        # What the model said about each image at the last validation (each epoch's end) and at the
+        # final test: computed anyway, kept for views that show where the network fails.
+        self.validation_predictions: Predictions | None = None
+        self.test_predictions: Predictions | None = None
 
     def snapshot(self) -> Model:
         """An independent copy of the current model (safe to use from another thread)."""
@@ -289,7 +312,10 @@ class TrainingSession:
 
     def _end_epoch(self, run: _Run, epoch: int, test_each_epoch: bool) -> EpochResult:
         train_loss, train_accuracy, seconds = run.last_epoch
-        val_loss, val_acc = evaluate(self.model, self.val_x, self.val_y) if self.val_x.shape[0] else (None, None)
+        val_loss, val_acc = None, None
+        if self.val_x.shape[0]:
+            val_loss, val_acc, self.validation_predictions = evaluate_with_predictions(
+                self.model, self.val_x, self.val_y)
         test_acc = evaluate(self.model, self.test_x, self.test_y)[1] if test_each_epoch else None
         result = EpochResult(epoch=epoch, epochs=self.config.epochs, train_loss=train_loss,
                              train_accuracy=train_accuracy, val_loss=val_loss, val_accuracy=val_acc,
@@ -299,7 +325,7 @@ class TrainingSession:
         return result
 
     def _finish(self, run: _Run, status: str, reason: str) -> TrainingFinished:
-        test_loss, test_acc = evaluate(self.model, self.test_x, self.test_y)
+        test_loss, test_acc, self.test_predictions = evaluate_with_predictions(self.model, self.test_x, self.test_y)
         val_acc = self.history[-1].val_accuracy if self.history else None
         self.model.metadata.update({
             "history": [h.to_dict() for h in self.history],

@@ -3,11 +3,16 @@
 Drawing flows canvas -> :func:`preprocess_drawing` -> model -> chart; training flows runner -> panel,
 plots, chart. Which model the chart reads with is not decided here but by
 :class:`~mnist_gui.state.models.ModelSlots` (the loaded model, or the network in training once its
-weights arrive); settings are read and written through :class:`~mnist_gui.ui.settings.Settings`.
+weights arrive), through the insight views' :class:`~mnist_gui.state.inspection.Inspection` (which
+may be looking at a past epoch of the run); settings are read and written through
+:class:`~mnist_gui.ui.settings.Settings`. The insight views (:class:`~mnist_gui.ui.insight.InsightViews`)
+are tabs beside the curves; the window tells them what happened and shows what they choose.
 
 Automation contract: ``MainWindow(model_path=None)`` builds without an event loop; child objectNames
-``drawingCanvas``, ``trainButton``, ``stopButton``, ``predictionChart``, ``lossPlot``, ``accuracyPlot``;
-signals ``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict with test_accuracy)``.
+``drawingCanvas``, ``trainButton``, ``stopButton``, ``predictionChart``, ``lossPlot``, ``accuracyPlot``,
+``confusionMatrix``, ``testGallery``, ``weightsView``, ``insideView``, ``digitMap``; signals
+``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict with test_accuracy)``; methods
+:meth:`~MainWindow.confusion_matrix`, :meth:`~MainWindow.select_confusion_cell`, :meth:`~MainWindow.gallery_count`.
 Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, recorded in ``last_error``).
 """
 
@@ -30,11 +35,13 @@ from mnist_gui.model import Model, load_model, save_model
 from mnist_gui.resources_path import resource
 from mnist_gui.state.models import ModelSlots
 from mnist_gui.ui.canvas import DrawingPad
+from mnist_gui.ui.insight import InsightViews
 from mnist_gui.ui.plots import TrainingPlots
 from mnist_gui.ui.prediction_chart import EMPTY_HINT, PredictionChart
 from mnist_gui.ui.preview import PreviewBox
 from mnist_gui.ui.settings import APPLICATION, ORGANIZATION, Settings
 from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
+from mnist_gui.ui.view_tabs import ViewTabs
 from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
@@ -66,6 +73,7 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
         self.runner = TrainingRunner(self)
+        self.insight = InsightViews(self.models, self)
         self._build_ui()
         self._connect()
         self._build_menus()
@@ -101,12 +109,18 @@ class MainWindow(QMainWindow):
         row.addWidget(preview_box)
         row.addWidget(self.chart, 6)
         # Side and views are tab widgets: the side holds the training panel (and more panels as the app
-        # grows), the views area the training curves (and more views); a lone tab shows no tab bar.
-        self.side_tabs, self.view_tabs = QTabWidget(), QTabWidget()
-        for tabs, widget, title in ((self.side_tabs, self.panel, "Train"), (self.view_tabs, self.plots, "Curves")):
-            tabs.setDocumentMode(True)
-            tabs.setTabBarAutoHide(True)
-            tabs.addTab(widget, title)
+        # grows), the views area the training curves and the insight views, with the time-travel slider
+        # in the corner of its tab bar; a lone tab shows no tab bar.
+        self.side_tabs, self.view_tabs = QTabWidget(), ViewTabs()
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.setTabBarAutoHide(True)
+        self.side_tabs.addTab(self.panel, "Train")
+        insight = self.insight
+        for widget, title in ((self.plots, "Curves"), (insight.confusion, "Confusion matrix"),
+                              (insight.gallery, "Gallery"), (insight.weights, "Weights"), (insight.inside, "Inside"),
+                              (insight.map, "Map of digits")):
+            self.view_tabs.addTab(widget, title)
+        self.view_tabs.setCornerWidget(insight.time_travel, Qt.Corner.TopRightCorner)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(top)
         self.right_splitter.addWidget(self.view_tabs)
@@ -137,6 +151,11 @@ class MainWindow(QMainWindow):
                              (runner.snapshot, self._on_snapshot), (runner.epoch_finished, plots.add_epoch),
                              (runner.finished, self._on_training_finished), (runner.failed, self._on_job_failed),
                              (runner.done, self._on_job_done)):
+            source.connect(slot)
+        insight = self.insight
+        for source, slot in ((runner.training_started, insight.run_started), (runner.epoch_snapshot, insight.epoch_ended),
+                             (insight.image_chosen, self.show_test_image), (insight.epoch_changed, self._on_epoch_changed),
+                             (insight.preview_overlay, self.preview.set_overlay), (insight.reveal, self.view_tabs.reveal)):
             source.connect(slot)
 
     def _build_menus(self) -> None:
@@ -194,6 +213,7 @@ class MainWindow(QMainWindow):
 
     def set_model(self, model: Model | None, source: str) -> None:
         self.models.load(model, source)
+        self.insight.model_loaded(model)
         self._show_loaded_model()
         self._predict()
 
@@ -238,15 +258,48 @@ class MainWindow(QMainWindow):
 
     # -- drawing -> prediction --------------------------------------------------------------------
     def _on_drawing_changed(self) -> None:
-        self._input = preprocess_drawing(self.canvas.ink_array())
-        self.preview.set_image(self._input)
+        self._show_input(preprocess_drawing(self.canvas.ink_array()))
+
+    def _show_input(self, image: np.ndarray | None) -> None:
+        self._input = image
+        self.preview.set_image(image)
         self._predict()
+        self.insight.drawing_changed(image)
+
+    def show_test_image(self, pixels: np.ndarray, description: str = "") -> None:
+        """Put a 28x28 image (a gallery tile) into the preview and the chart as if it had been drawn; the
+        canvas shows it too, and strokes drawn next go on top of it."""
+        self.canvas.show_picture(pixels)
+        self._show_input(np.ascontiguousarray(pixels, dtype=np.uint8).reshape(28, 28))
+        if description:
+            self.statusBar().showMessage(f"{description}: draw on the canvas to change it", 8000)
 
     def _predict(self, settled_ok: bool = False) -> None:
-        probs = self.chart.show_prediction(self.models.displayed, self._input, settled_ok)
+        # The bars come from the model the views look at: the displayed one, or an epoch travelled to.
+        probs = self.chart.show_prediction(self.insight.inspection.model(), self._input, settled_ok)
         if probs is not None:
             self.prediction_changed.emit(probs)
 
+    def _on_epoch_changed(self, epoch: int | None) -> None:
+        history = self.insight.inspection.history
+        self.chart.setTitle("Prediction" if epoch is None or history is None
+                            else f"Prediction at epoch {epoch} of {history.planned}")
+        self._predict()
+
+    # -- the insight views' automation contract ------------------------------------------------------
+    def confusion_matrix(self) -> np.ndarray | None:
+        """The 10x10 counts (rows true digit, columns predicted) the confusion matrix shows, as int64;
+        None until the evaluation has arrived (asking starts it, in the background, even while the
+        view is hidden). For a loaded model it is the test set's, as ``mnist-gui evaluate`` prints."""
+        return self.insight.confusion_matrix()
+
+    def select_confusion_cell(self, true_digit: int, predicted_digit: int) -> None:
+        """Filter the gallery to one cell of the confusion matrix (as a click on it does)."""
+        self.insight.show_cell(int(true_digit), int(predicted_digit))
+
+    def gallery_count(self) -> int:
+        """How many images the gallery shows (0 until its evaluation has arrived)."""
+        return self.insight.gallery.count()
     # -- training (and dataset checks) in the runner's thread -----------------------------------------
     def start_training(self, config) -> bool:
         if self.runner.is_busy() or self._closing:
@@ -256,7 +309,7 @@ class MainWindow(QMainWindow):
         self.panel.set_state(LOADING)
         self._set_job("train")
         keep_copy = KeepCopy(str(self.settings.folder / LAST_TRAINED), self.model is not None)
-        self.runner.train(config, self._dataset_path, keep_copy)
+        self.runner.train(config, self._dataset_path, keep_copy, data=self.insight.data())
         return True
 
     def set_dataset_path(self, path: str | None) -> None:
@@ -273,6 +326,8 @@ class MainWindow(QMainWindow):
 
     def _on_dataset_ready(self, loaded) -> None:
         self._dataset_path, data = loaded.path, loaded.data
+        self.insight.set_dataset_path(loaded.path)
+        self.insight.dataset_loaded(loaded)
         self.dataset_label.setText(f"Dataset: {data.source} ({len(data.train_images):,} train / "
                                    f"{len(data.test_images):,} test images)")
         self.settings.dataset_path = loaded.path
@@ -283,10 +338,12 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, snapshot) -> None:
         if not self._closing and self.models.apply_weights(snapshot.weights) is not None:
             self._predict(settled_ok=True)   # watch it learn
+            self.insight.weights_changed()
 
     def _on_training_finished(self, outcome) -> None:
         r = outcome.result
         kept = self.models.finish_training(r, outcome.model)
+        self.insight.run_finished(outcome)
         if r.status != "diverged":
             self.plots.mark_test(r.test_accuracy)
         self._show_loaded_model()
@@ -308,6 +365,7 @@ class MainWindow(QMainWindow):
             using = "the bundled MNIST" if self._dataset_path is None else self._dataset_path
             return self.show_error("Dataset not usable", f"{error}\n\nStill using {using}.")
         self.models.end_training()
+        self.insight.run_ended()
         self._predict()
         self.panel.show_failed(str(error))
         self.show_error("Training could not run", f"{error}\n\nThe previous model stays loaded.")
@@ -315,6 +373,7 @@ class MainWindow(QMainWindow):
     def _on_job_done(self) -> None:
         self._set_job(None)
         self.models.end_training()
+        self.insight.run_ended()
         self.panel.set_state(IDLE)
 
     # -- errors and dialogs ----------------------------------------------------------------------
@@ -353,6 +412,7 @@ class MainWindow(QMainWindow):
         if s.pen_width is not None:
             self.pad.set_pen_width(s.pen_width)
         self._dataset_path = s.dataset_path
+        self.insight.set_dataset_path(s.dataset_path)
         self.dataset_label.setText(f"Dataset: {self._dataset_path or 'bundled MNIST'} (loaded when you train)")
 
     def _save_settings(self) -> None:
@@ -368,7 +428,9 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self._closing = True
             self._save_settings()
+            self.view_tabs.close_windows()
         self.runner.shutdown()
+        self.insight.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.shutdown()

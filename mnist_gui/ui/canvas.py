@@ -8,6 +8,7 @@ the rectangle a new segment touched is repainted. The image is kept the way MNIS
 The drawing area is the largest square that fits the widget. Every stroke is also kept as a list of
 points in *unit* coordinates (0..1 across the square) with its pen width as a fraction of the side,
 so undoing a stroke or resizing the window re-renders the drawing exactly, at any size or pixel ratio.
+A 28x28 picture (a test image chosen in the gallery) can lie under the strokes: :meth:`show_picture`.
 
 ``changed`` is throttled: it fires at once for the first change after a quiet spell and then at most
 once per :data:`EMIT_INTERVAL_MS` while the user keeps drawing (the last state is always delivered),
@@ -57,6 +58,8 @@ class DrawingCanvas(QWidget):
         self._pen_width = DEFAULT_PEN_WIDTH
         self._strokes: list[Stroke] = []
         self._cleared: list[Stroke] = []      # what the last clear() removed, for undo
+        self._picture: QImage | None = None   # a 28x28 image under the strokes (show_picture)
+        self._cleared_picture: QImage | None = None
         self._current: Stroke | None = None
         self._image = QImage()
         self._side = 0.0                       # logical side of the drawing square
@@ -79,17 +82,30 @@ class DrawingCanvas(QWidget):
         self._pen_width = max(1, int(width))
 
     def is_empty(self) -> bool:
-        return not self._strokes
+        return not self._strokes and self._picture is None
+
+    def show_picture(self, pixels: np.ndarray | None) -> None:
+        """Replace the drawing with a (28, 28) uint8 picture (ink high), scaled to the canvas; strokes
+        drawn afterwards go on top of it. ``changed`` is not emitted: whoever shows a picture already
+        knows the image (the window puts the exact 28x28 pixels into the preview). None removes it."""
+        if pixels is None:
+            self._picture = None
+        else:
+            arr = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(28, 28)
+            self._picture = QImage(arr.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+        self._strokes, self._current, self._cleared, self._cleared_picture = [], None, [], None
+        self._pending = False   # a change still due from the drawing it replaces is void
+        self._render_all()
 
     def stroke_count(self) -> int:
         return len(self._strokes)
 
     def clear(self) -> None:
         """Erase everything; an undo right after brings the drawing back."""
-        if not self._strokes and self._current is None:
+        if not self._strokes and self._current is None and self._picture is None:
             return
-        self._cleared = self._strokes
-        self._strokes = []
+        self._cleared, self._cleared_picture = self._strokes, self._picture
+        self._strokes, self._picture = [], None
         self._current = None
         self._render_all()
         self._notify()
@@ -100,8 +116,9 @@ class DrawingCanvas(QWidget):
             return
         if self._strokes:
             self._strokes.pop()
-        elif self._cleared:
+        elif self._cleared or self._cleared_picture is not None:
             self._strokes, self._cleared = self._cleared, []
+            self._picture, self._cleared_picture = self._cleared_picture, None
         else:
             return
         self._render_all()
@@ -179,6 +196,9 @@ class DrawingCanvas(QWidget):
             return
         self._image.fill(PAPER)
         painter = self._painter()
+        if self._picture is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(QRectF(0, 0, self._side, self._side), self._picture)
         for stroke in self._strokes + ([self._current] if self._current else []):
             pts = stroke.points
             for a, b in zip(pts[:1] + pts[:-1], pts):
@@ -195,7 +215,7 @@ class DrawingCanvas(QWidget):
         painter.drawImage(target.topLeft(), self._image)
         painter.setPen(QPen(QColor(90, 90, 100), 1))
         painter.drawRect(target.adjusted(0.5, 0.5, -0.5, -0.5))
-        if not self._strokes and self._current is None:
+        if self.is_empty() and self._current is None:
             painter.setPen(QColor(130, 130, 140))
             font = painter.font()
             font.setPointSizeF(font.pointSizeF() * 1.3)
@@ -207,8 +227,8 @@ class DrawingCanvas(QWidget):
     def _begin(self, pos: QPointF, pressure: float = 1.0) -> None:
         if self._image.isNull():
             return
-        was_empty = not self._strokes
-        self._cleared = []
+        was_empty = self.is_empty()
+        self._cleared, self._cleared_picture = [], None
         self._current = Stroke(self._pen_width / max(self._side, 1.0))
         self._extend(pos, pressure)
         if was_empty:

@@ -22,8 +22,8 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from mnist_gui.data import MnistData
 from mnist_gui.errors import ConfigError, MnistGuiError
-from mnist_gui.jobs import (DatasetLoaded, Job, KeepCopy, LoadDataset, Train, TrainingOutcome, TrainingStarted,
-                            WeightsSnapshot)
+from mnist_gui.jobs import (DatasetLoaded, EpochSnapshot, Job, KeepCopy, LoadDataset, Train, TrainingOutcome,
+                            TrainingStarted, WeightsSnapshot)
 from mnist_gui.training import BatchProgress, EpochResult, TrainingConfig
 
 
@@ -80,6 +80,7 @@ class TrainingRunner(QObject):
     progress = Signal(object)          # BatchProgress
     snapshot = Signal(object)          # WeightsSnapshot: the current weights, for "watch it learn"
     epoch_finished = Signal(object)    # EpochResult
+    epoch_snapshot = Signal(object)    # EpochSnapshot: weights and validation predictions at the epoch's end
     finished = Signal(object)          # TrainingOutcome
     failed = Signal(object)            # MnistGuiError (its str() is the message for the user)
     done = Signal()                    # always the last signal of a job, after finished or failed
@@ -178,6 +179,8 @@ class TrainingRunner(QObject):
                 self.snapshot.emit(payload)
             case EpochResult():
                 self.epoch_finished.emit(payload)
+            case EpochSnapshot():
+                self.epoch_snapshot.emit(payload)
             case TrainingStarted():
                 self.training_started.emit(payload)
             case TrainingOutcome():

@@ -1,0 +1,59 @@
+"""What the insight views (confusion matrix, gallery, weights, inside, map) have in common.
+
+An :class:`InsightView` is a tab of the window's ``view_tabs`` (or a window of its own). It says when
+it becomes visible (``shown``), because a view does no work while hidden: whoever feeds it only
+pushes new data to views that are visible, and catches a view up when it appears. Each has a
+one-line caption at the top saying what it shows (which model, which set, which epoch), drawn by a
+:class:`~mnist_gui.ui.status_text.StatusText` so that changing it ten times a second re-lays-out nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from mnist_gui.ui.status_text import StatusText
+
+
+def qimage(pixels: np.ndarray) -> QImage:
+    """A QImage owning a copy of ``pixels``: (H, W) uint8 grey, (H, W, 3) RGB or (H, W, 4) RGBA."""
+    arr = np.ascontiguousarray(pixels, dtype=np.uint8)
+    h, w = arr.shape[:2]
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    fmt = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGBA8888}
+    return QImage(arr.data, w, h, w * channels, fmt[channels]).copy()   # copy: QImage does not own NumPy's buffer
+
+
+class InsightView(QWidget):
+    """A header (the caption, then the view's controls in :attr:`header`) over the view's own content
+    (:attr:`body`); ``shown`` when it becomes visible, ``hidden`` when not."""
+
+    shown = Signal()
+    hidden = Signal()
+
+    def __init__(self, caption: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.caption = StatusText(caption, min_lines=1)
+        self.caption.setStyleSheet("color: palette(dark);")
+        self.body = QVBoxLayout(self)
+        self.body.setContentsMargins(6, 4, 6, 4)
+        self.body.setSpacing(4)
+        self.header = QHBoxLayout()
+        self.header.addWidget(self.caption, 1)
+        self.body.addLayout(self.header)
+
+    def set_caption(self, text: str) -> None:
+        self.caption.setText(text)
+
+    def caption_text(self) -> str:
+        return self.caption.text()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.shown.emit()
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        super().hideEvent(event)
+        self.hidden.emit()
