@@ -175,17 +175,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from mnist_gui.data import load_mnist
+    from mnist_gui.insight.evaluation import confusion_counts, per_class_accuracy
     from mnist_gui.model import load_model
-    from mnist_gui.training import evaluate
+    from mnist_gui.training import evaluate_with_predictions
 
     model = load_model(args.model)
     data = load_mnist(args.data)
     labels = data.test_labels.astype(np.intp)
-    loss, acc = evaluate(model, data.test_images, labels)
-    predicted = model.predict(data.test_images)
-    confusion = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    per_class = [float(confusion[d, d] / max(1, confusion[d].sum())) for d in range(10)]
+    # The same pass as the window's confusion matrix (and training's test evaluation): same counts.
+    loss, acc, predictions = evaluate_with_predictions(model, data.test_images, labels)
+    confusion = confusion_counts(labels, predictions.predicted)
+    per_class = [float(a) for a in np.nan_to_num(per_class_accuracy(confusion))]
     if args.json:
         print(json.dumps({"test_accuracy": acc, "test_loss": loss, "per_class": per_class,
                           "confusion": confusion.tolist(), "model": args.model, "data": data.source}))

@@ -90,7 +90,8 @@ class _Matrix(QWidget):
         font = QFont(self.font())
         font.setPixelSize(max(7, min(14, int(side * 0.36))))
         painter.setFont(font)
-        show_numbers = side >= 14
+        metrics = painter.fontMetrics()
+        show_numbers = side >= 12
         for r in range(CLASSES):
             for c in range(CLASSES):
                 rect = QRectF(left + c * side, top + r * side, side, side)
@@ -106,7 +107,8 @@ class _Matrix(QWidget):
                     text = f"{100 * share[r, c]:.1f}" if self.percent else str(n)
                     if self.percent and side < 30:
                         text = f"{100 * share[r, c]:.0f}"
-                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+                    if metrics.horizontalAdvance(text) <= side - 2:   # else only its tooltip says it
+                        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         painter.setPen(QPen(QColor(225, 225, 230), 1))
         for i in range(CLASSES + 1):
             painter.drawLine(QPointF(left, top + i * side), QPointF(left + CLASSES * side, top + i * side))

@@ -87,7 +87,7 @@ class InsightViews(QObject):
     def weights_changed(self) -> None:
         """The network in training has new weights (a snapshot): views of "now" follow it."""
         if self.inspection.epoch is None:
-            self._refresh_weights()
+            self._refresh_weights(changed=True)
             self._refresh_drawing()
 
     def run_started(self, info: TrainingStarted) -> None:
@@ -190,7 +190,7 @@ class InsightViews(QObject):
         self.confusion.set_evaluation(evaluation, caption, placeholder)
         self.gallery.set_evaluation(evaluation, caption, placeholder)
 
-    def _refresh_weights(self) -> None:
+    def _refresh_weights(self, changed: bool = False) -> None:
         if not self.weights.isVisible():
             return
         model = self.inspection.model()
@@ -199,7 +199,7 @@ class InsightViews(QObject):
         first = model.network.dense_layers[0]
         self.weights.set_weights(first.params["W"], first.params["b"],
                                  f"First layer of {self.inspection.caption()}: {first.n_out} units, each tile its "
-                                 "784 input weights")
+                                 "784 input weights", changed=changed)
 
     def _refresh_map(self) -> None:
         insp = self.inspection

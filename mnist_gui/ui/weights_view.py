@@ -142,7 +142,7 @@ class _UnitDetail(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFixedWidth(150)
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(84)
         self.image = None          # the unit's weights, RGB
         self.drawing = None        # the drawing as RGBA ink over it
         self.overlay = True
@@ -199,7 +199,7 @@ class WeightsView(InsightView):
         self.detail = _UnitDetail()
         # Self-painted text: it changes five times a second during training, and a QLabel would
         # re-lay-out the window each time.
-        self.detail_text = StatusText(CLICK_HINT, min_lines=6)
+        self.detail_text = StatusText(CLICK_HINT, min_lines=4)
         self.detail_text.setFixedWidth(150)
         self.overlay_box = QCheckBox("drawing on top")
         self.overlay_box.setChecked(True)
@@ -235,11 +235,15 @@ class WeightsView(InsightView):
         self.set_weights(None, None, "", "")
 
     # -- feeding ----------------------------------------------------------------------------------
-    def set_weights(self, w0: np.ndarray | None, b0: np.ndarray | None, caption: str, placeholder: str = "") -> None:
+    def set_weights(self, w0: np.ndarray | None, b0: np.ndarray | None, caption: str, placeholder: str = "",
+                    changed: bool = False) -> None:
         """The first layer's (784, H) weights and (H,) biases (None: ``placeholder``). They are read at
-        the next paint, not copied: pass arrays that only the GUI thread changes."""
+        the next paint, not copied: pass arrays that only the GUI thread changes, and ``changed`` when
+        the same arrays got new values (the network in training)."""
         self.set_caption(caption)
         self.grid.placeholder = placeholder
+        if w0 is self._w0 and not changed:
+            return
         if w0 is not None and (self._w0 is None or w0.shape != self._w0.shape):
             self.grid.page = 0
             if self.grid.selected is not None and self.grid.selected >= w0.shape[1]:
