@@ -12,7 +12,8 @@ from mnist_gui.insight.evaluation import (TEST_SET, Evaluation, confusion_counts
                                           per_class_accuracy)
 from mnist_gui.insight.gallery import ORDERS, GalleryFilter, select
 from mnist_gui.insight.inside import log_probability, look_inside, saliency_overlay, strongest
-from mnist_gui.insight.weights import DIVERGING, colourize, grid_for, tile_mosaic, unit_image, unit_weights
+from mnist_gui.insight.weights import (DIVERGING, DIVERGING_PACKED, colourize, grid_for, packed, tile_mosaic,
+                                      unit_image, unit_weights)
 from mnist_gui.model import Model, Normalization, load_model
 from mnist_gui.nn import build_mlp
 from mnist_gui.resources_path import resource
@@ -121,14 +122,17 @@ def test_weight_tiles_show_each_unit_laid_out_like_the_image():
     tiles = unit_weights(w0, [0, 1])
     assert tiles.shape == (2, 28, 28) and tiles[0, 0, 0] == 1 and tiles[1, 27, 27] == -2
     mosaic = tile_mosaic(w0, [0, 1, 2, 3, 4], columns=2)
-    assert mosaic.shape == (3 * 29 - 1, 2 * 29 - 1, 3) and mosaic.flags.c_contiguous
-    neutral = tuple(DIVERGING[128])
-    assert tuple(mosaic[0, 0]) == tuple(DIVERGING[255])                  # unit 0, its own scale: full red
-    assert tuple(mosaic[1, 1]) == neutral                                # zero weight
-    assert tuple(mosaic[27, 29 + 27]) == tuple(DIVERGING[0])             # unit 1, its corner: full blue
-    assert tuple(mosaic[29 + 5, 5]) == tuple(DIVERGING[255])             # unit 2: all at its own maximum
-    same = tile_mosaic(w0, [0, 1, 2], columns=3, per_unit=False)         # one scale for the layer (max 2)
-    assert tuple(same[0, 0]) == tuple(colourize(np.array([0.5]))[0])
+    assert mosaic.shape == (3 * 29 - 1, 2 * 29 - 1) and mosaic.dtype == np.uint32 and mosaic.flags.c_contiguous
+    assert packed(np.array([178, 24, 43])) == 0xFFB2182B
+    assert mosaic[0, 0] == DIVERGING_PACKED[255]                          # unit 0, its own scale: full red
+    assert mosaic[1, 1] == DIVERGING_PACKED[128] == packed(colourize(np.array(0.0)))   # zero weight
+    assert mosaic[27, 29 + 27] == DIVERGING_PACKED[0]                     # unit 1, its corner: full blue
+    assert mosaic[29 + 5, 5] == DIVERGING_PACKED[255]                     # unit 2: all at its own maximum
+    assert mosaic[28, 3] == mosaic[3, 28] == packed(np.array([200, 200, 205]))   # the gaps
+    assert mosaic[29 * 2 + 3, 29 + 3] == packed(np.array([200, 200, 205]))      # no unit 5: an empty cell
+    same = tile_mosaic(w0, [0, 1, 2], columns=3, per_unit=False)          # one scale for the layer (max 2)
+    assert same[0, 0] == packed(colourize(np.array([0.5]))[0])
+    np.testing.assert_array_equal(tile_mosaic(w0, [2, 0], columns=2)[:28, :28], mosaic[29:29 + 28, :28])
     assert unit_image(w0, 1).shape == (28, 28, 3)
     with pytest.raises(ValueError):
         unit_weights(np.zeros((100, 3)), [0])

@@ -180,7 +180,8 @@ def test_the_first_layer_as_tiles_and_one_unit_large_with_its_activation(window,
     qtbot.waitUntil(lambda: view.grid.renders > 0, timeout=3000)
     w0 = window.model.network.dense_layers[0].params["W"]
     assert view.grid.units == 48 and view.pages() == 1 and "all 48 units" in view.page_label.text()
-    assert view.grid.mosaic.ndim == 3 and view.grid.mosaic.shape[2] == 3
+    columns = view.grid.layout_grid()[0]
+    assert view.grid.mosaic.dtype == np.uint32 and view.grid.mosaic.shape == (-(-48 // columns) * 29 - 1, columns * 29 - 1)
     target = view.grid.tile_rect(5).center().toPoint()
     qtbot.mouseClick(view.grid, Qt.MouseButton.LeftButton, pos=target)
     assert view.selected_unit() == 5 and view.detail.image is not None and view.detail.drawing is not None

@@ -18,12 +18,24 @@ from mnist_gui.ui.status_text import StatusText
 
 
 def qimage(pixels: np.ndarray) -> QImage:
-    """A QImage owning a copy of ``pixels``: (H, W) uint8 grey, (H, W, 3) RGB or (H, W, 4) RGBA."""
+    """A QImage owning a copy of ``pixels``: (H, W) uint8 grey, (H, W, 3) RGB, (H, W, 4) RGBA, or
+    (H, W) uint32 packed 0xFFRRGGBB (:func:`mnist_gui.insight.weights.packed`).
+
+    Converted to the raster engine's own formats (RGB32, premultiplied ARGB32): scaled, it draws
+    them 20-70x faster than grey, RGB888 or RGBA8888 (0.01-0.03 ms instead of 0.3-0.8 ms for a
+    28x28 image blown up to 168x168), which decides whether a view keeps up with the pen.
+    """
+    if pixels.dtype == np.uint32 and pixels.ndim == 2:
+        arr = np.ascontiguousarray(pixels)
+        h, w = arr.shape
+        return QImage(arr.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()
     arr = np.ascontiguousarray(pixels, dtype=np.uint8)
     h, w = arr.shape[:2]
     channels = 1 if arr.ndim == 2 else arr.shape[2]
     fmt = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGBA8888}
-    return QImage(arr.data, w, h, w * channels, fmt[channels]).copy()   # copy: QImage does not own NumPy's buffer
+    fast = QImage.Format.Format_ARGB32_Premultiplied if channels == 4 else QImage.Format.Format_RGB32
+    # convertToFormat copies, so the QImage does not point into NumPy's buffer.
+    return QImage(arr.data, w, h, w * channels, fmt[channels]).convertToFormat(fast)
 
 
 class InsightView(QWidget):
