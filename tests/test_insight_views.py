@@ -272,7 +272,12 @@ def test_the_map_of_the_digits_moves_its_star_as_you_draw_and_shows_a_hovered_im
     QTest.mouseMove(view.plot.viewport(), pos)
     qtbot.waitUntil(view.popup.isVisible, timeout=2000)
     assert f"#{int(m.indices[i])}" in view.popup.text.text()
-    QTest.mouseMove(view.plot.viewport(), QPoint(2, 2))
+    (x0, x1), (y0, y1) = vb.viewRange()                   # away from every point: the emptiest corner
+    corners = [QPointF(x, y) for x in (x0 + 0.02 * (x1 - x0), x1 - 0.02 * (x1 - x0))
+               for y in (y0 + 0.02 * (y1 - y0), y1 - 0.02 * (y1 - y0))]
+    empty = max(corners, key=lambda c: np.min(np.hypot(m.points[:, 0] - c.x(), m.points[:, 1] - c.y())))
+    assert view.point_near(empty) is None
+    QTest.mouseMove(view.plot.viewport(), view.plot.mapFromScene(vb.mapViewToScene(empty)))
     qtbot.waitUntil(lambda: not view.popup.isVisible(), timeout=2000)
 
 

@@ -31,6 +31,8 @@ class _Popup(QFrame):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        # The pointer goes on moving over the map beneath it (and the popup follows, or hides).
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setFrameShape(QFrame.Shape.Box)
         self.setStyleSheet("QFrame { background: white; border: 1px solid #888; }")
         self.picture = QLabel()
@@ -49,8 +51,9 @@ class _Popup(QFrame):
         self.text.setText(text)
         self.adjustSize()
         parent = self.parentWidget()
-        x = min(at.x() + 14, parent.width() - self.width() - 2)
-        y = min(at.y() + 14, parent.height() - self.height() - 2)
+        # Below right of the pointer, or above left where that would leave the plot: never under it.
+        x = at.x() + 14 if at.x() + 14 + self.width() <= parent.width() else at.x() - 14 - self.width()
+        y = at.y() + 14 if at.y() + 14 + self.height() <= parent.height() else at.y() - 14 - self.height()
         self.move(max(0, x), max(0, y))
         self.show()
         self.raise_()
