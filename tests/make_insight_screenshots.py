@@ -50,14 +50,24 @@ def main() -> int:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     app = QApplication(sys.argv[:1])
-    from helpers import drag_stroke
-    from make_screenshot import three
     from mnist_gui.app import MainWindow
-    from mnist_gui.insight.gallery import GalleryFilter
 
     window = MainWindow()
     window.resize(1280, 800)
     window.show()
+    try:
+        take(window, out)
+    finally:
+        window.close()   # stops a training still running, and joins the threads
+        app.processEvents()
+    return 0
+
+
+def take(window, out: Path) -> None:
+    from helpers import drag_stroke
+    from make_screenshot import three
+    from mnist_gui.insight.gallery import GalleryFilter
+
     wait(300)
     for stroke in three(window.canvas.drawing_rect()):
         drag_stroke(window.canvas, stroke)
@@ -94,7 +104,7 @@ def main() -> int:
     window.panel.apply_preset("fast")
     window.panel.train_button.click()
     bar = window.panel.progress_bar
-    wait_until(lambda: bar.maximum() > 0 and bar.value() > 0.5 * bar.maximum())
+    wait_until(lambda: bar.maximum() > 0 and bar.value() > 0.5 * bar.maximum(), 600000)
     insight.weights.select_unit(int(math.floor(insight.weights.grid.units * 0.3)))
     shot("weights")
     wait_until(lambda: not window.runner.is_busy(), 600000)
@@ -102,9 +112,6 @@ def main() -> int:
     insight.time_travel.select(1)
     wait_until(lambda: "epoch 1" in insight.confusion.caption_text())
     shot("time-travel")
-    window.close()
-    app.processEvents()
-    return 0
 
 
 if __name__ == "__main__":

@@ -159,3 +159,18 @@ def test_inspection_follows_the_run_then_the_loaded_model():
     assert insp.evaluation().accuracy() == pytest.approx(5 / 6)   # a late answer for another model is dropped
     insp.dataset_changed()
     assert insp.evaluation() is None
+
+
+def test_an_epoch_travelled_to_that_is_thinned_out_means_now():
+    from mnist_gui.state.inspection import Inspection
+
+    slots = ModelSlots()
+    initial = model(2)
+    slots.start_training(initial)
+    insp = Inspection(slots, history_budget=2 * sum(w.nbytes for w in weights_of(0)))
+    insp.start_run(initial, 5)
+    insp.add_epoch(1, tuple(weights_of(3)), None)
+    insp.select_epoch(1)
+    assert insp.epoch == 1
+    insp.add_epoch(2, tuple(weights_of(4)), None)      # over budget: epoch 1, in the middle, goes
+    assert insp.epochs() == [0, 2] and insp.epoch is None and insp.model() is slots.displayed

@@ -88,6 +88,8 @@ class Inspection:
             images, labels = self._validation
             evaluation = Evaluation(images, labels, validation, VALIDATION_SET, self._epoch_caption(epoch))
         self.history.add(epoch, weights, evaluation)
+        if self.epoch not in self.history.epochs():
+            self.epoch = None   # the epoch travelled to was thinned out: back to now
 
     def end_run(self, model: Model | None, test: Predictions | None = None, test_images: np.ndarray | None = None,
                 test_labels: np.ndarray | None = None, about: str = "") -> None:

@@ -96,8 +96,11 @@ class InsightViews(QObject):
         self.refresh()
 
     def epoch_ended(self, snapshot: EpochSnapshot) -> None:
+        travelled = self.inspection.epoch
         self.inspection.add_epoch(snapshot.epoch, snapshot.weights, snapshot.validation)
         self._refresh_epochs()
+        if self.inspection.epoch != travelled:
+            self.epoch_changed.emit(self.inspection.epoch)
         self.refresh()
 
     def run_finished(self, outcome: TrainingOutcome) -> None:
@@ -179,7 +182,7 @@ class InsightViews(QObject):
         if evaluation is None:
             request = insp.evaluation_request()
             if request is None:
-                placeholder = NO_MODEL if insp.model() is None else "The validation set is checked at each epoch's end."
+                placeholder = NO_MODEL
             else:
                 size = f"{len(request.images):,} " if request.images is not None else ""
                 placeholder = self._ask("evaluation", request.key, lambda data: EvaluateModel(request, data),
