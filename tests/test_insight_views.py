@@ -277,6 +277,7 @@ def test_the_map_of_the_digits_moves_its_star_as_you_draw_and_shows_a_hovered_im
                for y in (y0 + 0.02 * (y1 - y0), y1 - 0.02 * (y1 - y0))]
     empty = max(corners, key=lambda c: np.min(np.hypot(m.points[:, 0] - c.x(), m.points[:, 1] - c.y())))
     assert view.point_near(empty) is None
+    qtbot.wait(50)   # let the popup settle in before the next move
     QTest.mouseMove(view.plot.viewport(), view.plot.mapFromScene(vb.mapViewToScene(empty)))
     qtbot.waitUntil(lambda: not view.popup.isVisible(), timeout=2000)
 
@@ -356,3 +357,31 @@ def test_closing_the_window_joins_the_analysis_thread(qtbot, model_path):
     w.close()
     assert not thread.isRunning() and w.insight.runner.thread is None
     assert not threads_started_since(before)
+
+
+def test_a_failing_analysis_or_dataset_leaves_a_message_and_a_working_window(window, qtbot, monkeypatch, tmp_path):
+    import mnist_gui.jobs as jobs_module
+
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise ValueError("broken on purpose")
+
+    monkeypatch.setattr(jobs_module, "map_digits", broken)
+    view = open_tab(window, qtbot, "digitMap")
+    qtbot.waitUntil(lambda: "Could not compute this map" in view.placeholder_item.textItem.toPlainText(),
+                    timeout=30000)
+    wait_idle(window, qtbot)
+    open_tab(window, qtbot, "insideView")
+    open_tab(window, qtbot, "digitMap")
+    wait_idle(window, qtbot)
+    assert len(calls) == 1                                # a failed job is not asked for again and again
+    draw(window, qtbot, ONE)
+    assert window.chart.predicted_digit() is not None     # the window goes on
+    # A dataset that cannot be read (a stale setting): the views say so, once.
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"not an idx file")
+    window.insight.set_dataset_path(str(tmp_path))
+    gallery = open_tab(window, qtbot, "testGallery")
+    qtbot.waitUntil(lambda: "Cannot load the test images" in gallery.placeholder.text(), timeout=30000)
+    assert gallery.count() == 0 and window.confusion_matrix() is None

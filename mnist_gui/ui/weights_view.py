@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QToolTip, QVBoxLayout,
                                QWidget)
 
@@ -82,7 +82,9 @@ class _TileGrid(QWidget):
     def _render(self) -> None:
         columns = self.layout_grid()[0]
         self.mosaic = tile_mosaic(self.w0, self.page_units(), columns, self.per_unit)
-        self._image = qimage(self.mosaic)
+        # The image reads the mosaic's memory (no copy); the mosaic is kept as long as the image.
+        h, w = self.mosaic.shape
+        self._image = QImage(self.mosaic.data, w, h, 4 * w, QImage.Format.Format_RGB32)
         self._dirty = False
         self.renders += 1
 
