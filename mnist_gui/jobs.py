@@ -32,6 +32,7 @@ from mnist_gui.data import MnistData
 from mnist_gui.errors import ModelFileError
 from mnist_gui.insight.digit_map import DigitMap, map_digits
 from mnist_gui.insight.evaluation import Evaluation, evaluate_model
+from mnist_gui.insight.weights import tile_mosaic
 from mnist_gui.model import Model, save_model
 from mnist_gui.state.inspection import EvaluationRequest, MapRequest
 from mnist_gui.state.models import keeps
@@ -116,6 +117,12 @@ class ModelEvaluated:
 class DigitsMapped:
     key: tuple
     digit_map: DigitMap
+
+
+@dataclass(frozen=True, eq=False)
+class TilesDrawn:
+    key: tuple                 # (first unit, units, columns, own scale), as asked
+    mosaic: np.ndarray         # packed 0xFFRRGGBB pixels (insight.weights.tile_mosaic)
 
 
 # -- the jobs ------------------------------------------------------------------------------------------
@@ -260,3 +267,18 @@ class MapDigits(Job):
         digit_map = map_digits(r.model, self.data.test_images, self.data.test_labels, reference=r.reference)
         if not self.control.abandoned:
             report(DigitsMapped(r.key, digit_map))
+
+
+class DrawTiles(Job):
+    """A page of first-layer weight tiles (:func:`~mnist_gui.insight.weights.tile_mosaic`) from
+    read-only weights (a snapshot's): reports :class:`TilesDrawn`. Five a second during training,
+    a millisecond or two each, kept off the GUI thread (NumPy lets the GIL go meanwhile)."""
+
+    def __init__(self, w0: np.ndarray, key: tuple) -> None:
+        super().__init__()
+        self.w0 = w0
+        self.key = key
+
+    def run(self, report: Report) -> None:
+        first, n, columns, per_unit = self.key
+        report(TilesDrawn(self.key, tile_mosaic(self.w0, np.arange(first, first + n), columns, per_unit)))

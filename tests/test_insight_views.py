@@ -201,26 +201,37 @@ def test_the_first_layer_as_tiles_and_one_unit_large_with_its_activation(window,
     assert view.page() == view.pages() - 1 and 1000 in view.grid.page_units()
 
 
-def test_the_weights_follow_training_at_the_snapshot_rate_and_hidden_views_do_no_work(window, qtbot):
-    curves_rounds = []
-    for tab in ("lossPlot", "weightsView"):
-        if tab == "weightsView":
-            view = open_tab(window, qtbot, "weightsView")
-        renders = window.insight.weights.grid.renders
-        snapshots = []
+def test_the_weights_follow_training_at_the_snapshot_rate_and_hidden_views_do_no_work(window, qtbot, monkeypatch):
+    import mnist_gui.jobs as jobs_module
+
+    drawn_in = []
+    real = jobs_module.tile_mosaic
+    monkeypatch.setattr(jobs_module, "tile_mosaic", lambda *a, **k: (drawn_in.append(threading.get_ident()),
+                                                                      real(*a, **k))[1])
+    rounds = []
+    for shown in (False, True):
+        view = open_tab(window, qtbot, "weightsView") if shown else window.insight.weights
+        renders, snapshots = view.grid.renders, []
         window.runner.snapshot.connect(snapshots.append)
         for key, text in SMALL_RUN.items():
             window.panel.set_field(key, text)
         with qtbot.waitSignal(window.training_finished, timeout=60000):
             window.panel.train_button.click()
         window.runner.snapshot.disconnect(snapshots.append)
-        curves_rounds.append((window.insight.weights.grid.renders - renders, len(snapshots)))
         qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=5000)
-    (hidden_renders, _), (shown_renders, snaps) = curves_rounds
+        wait_idle(window, qtbot)
+        rounds.append((view.grid.renders - renders, len(snapshots)))
+        if not shown:
+            assert window.insight.runner.thread is None   # nothing analysed or drawn while no view was open
+    (hidden_renders, _), (shown_renders, snaps) = rounds
     assert hidden_renders == 0                            # the weights view was hidden: no tiles drawn
-    assert window.insight.runner.thread is None           # and nothing analysed while no view was open
     assert 1 <= shown_renders <= snaps + 4                # at most once per snapshot (plus the run's ends)
+    assert drawn_in and threading.get_ident() not in drawn_in   # the snapshots' tiles: drawn in the worker
     np.testing.assert_array_equal(view.grid.w0, window.model.network.dense_layers[0].params["W"])
+    shown_now = view.grid.mosaic.copy()
+    view.grid.invalidate()                                # the final model's tiles, drawn afresh, are those shown
+    view.grid.repaint()
+    np.testing.assert_array_equal(view.grid.mosaic, shown_now)
 
 
 def test_inside_the_network_follows_the_drawing_and_lays_the_saliency_on_the_preview(window, qtbot):

@@ -2,7 +2,7 @@
 
 :class:`~mnist_gui.ui.worker.TrainingRunner` runs one job at a time, usually a training that lasts
 minutes, so the analysis jobs (:mod:`mnist_gui.jobs`: load the dataset, evaluate a model over
-10,000 test images, map the digits) have a runner of their own: one long-lived ``QThread`` (a
+10,000 test images, map the digits, draw weight tiles during training) have a runner of their own: one long-lived ``QThread`` (a
 thread per short job makes glibc's arenas, and so the memory, wander), fed through a queue that
 holds at most one waiting job per *kind*. Asking again for a kind replaces the waiting job, and
 abandons the running one of that kind, whose results are then dropped: when a user slides through
@@ -20,7 +20,7 @@ import traceback
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from mnist_gui.errors import MnistGuiError
-from mnist_gui.jobs import DatasetLoaded, DigitsMapped, Job, ModelEvaluated
+from mnist_gui.jobs import DatasetLoaded, DigitsMapped, Job, ModelEvaluated, TilesDrawn
 
 _DONE = object()
 
@@ -69,6 +69,7 @@ class AnalysisRunner(QObject):
     dataset_ready = Signal(object)   # DatasetLoaded
     evaluated = Signal(object)       # ModelEvaluated
     mapped = Signal(object)          # DigitsMapped
+    tiles = Signal(object)           # TilesDrawn
     failed = Signal(str, object)     # (kind, MnistGuiError)
     _wake = Signal()
 
@@ -130,6 +131,8 @@ class AnalysisRunner(QObject):
                 self.evaluated.emit(payload)
             case DigitsMapped():
                 self.mapped.emit(payload)
+            case TilesDrawn():
+                self.tiles.emit(payload)
             case MnistGuiError():
                 self.failed.emit(kind, payload)
 

@@ -338,7 +338,7 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, snapshot) -> None:
         if not self._closing and self.models.apply_weights(snapshot.weights) is not None:
             self._predict(settled_ok=True)   # watch it learn
-            self.insight.weights_changed()
+            self.insight.weights_changed(snapshot.weights)
 
     def _on_training_finished(self, outcome) -> None:
         r = outcome.result

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QWidget
 from mnist_gui.data import MnistData
 from mnist_gui.insight.gallery import GalleryFilter
 from mnist_gui.insight.inside import InsideLook, look_inside
-from mnist_gui.jobs import DatasetLoaded, EpochSnapshot, EvaluateModel, LoadDataset, MapDigits, TrainingOutcome, \
-    TrainingStarted
+from mnist_gui.jobs import (DatasetLoaded, DrawTiles, EpochSnapshot, EvaluateModel, LoadDataset, MapDigits,
+                            TrainingOutcome, TrainingStarted)
 from mnist_gui.state.inspection import Inspection
 from mnist_gui.state.models import ModelSlots
 from mnist_gui.ui.analysis_runner import AnalysisRunner
@@ -72,6 +72,7 @@ class InsightViews(QObject):
         self.runner.evaluated.connect(lambda done: (self.inspection.store_evaluation(done.key, done.evaluation),
                                                     self.refresh()))
         self.runner.mapped.connect(lambda done: (self.inspection.store_map(done.key, done.digit_map), self.refresh()))
+        self.runner.tiles.connect(lambda done: self.weights.show_tiles(done.mosaic, done.key))
         self.runner.failed.connect(self._failed)
 
     def views(self) -> tuple[QWidget, ...]:
@@ -84,10 +85,11 @@ class InsightViews(QObject):
         self._image = image
         self._refresh_drawing()
 
-    def weights_changed(self) -> None:
-        """The network in training has new weights (a snapshot): views of "now" follow it."""
+    def weights_changed(self, weights: tuple | None = None) -> None:
+        """The network in training has new weights (``weights``: the snapshot's read-only [W0, b0, ...]):
+        views of "now" follow it; the weight tiles are drawn from the snapshot in the worker."""
         if self.inspection.epoch is None:
-            self._refresh_weights(changed=True)
+            self._refresh_weights(changed=True, snapshot=weights)
             self._refresh_drawing()
 
     def run_started(self, info: TrainingStarted) -> None:
@@ -193,16 +195,19 @@ class InsightViews(QObject):
         self.confusion.set_evaluation(evaluation, caption, placeholder)
         self.gallery.set_evaluation(evaluation, caption, placeholder)
 
-    def _refresh_weights(self, changed: bool = False) -> None:
+    def _refresh_weights(self, changed: bool = False, snapshot: tuple | None = None) -> None:
         if not self.weights.isVisible():
             return
         model = self.inspection.model()
         if model is None:
             return self.weights.set_weights(None, None, "", NO_MODEL)
         first = model.network.dense_layers[0]
+        follow = snapshot is not None and snapshot[0].shape == first.params["W"].shape
         self.weights.set_weights(first.params["W"], first.params["b"],
                                  f"First layer of {self.inspection.caption()}: {first.n_out} units, each tile its "
-                                 "784 input weights", changed=changed)
+                                 "784 input weights", changed=changed, tiles_follow=follow)
+        if follow:
+            self.runner.submit("tiles", DrawTiles(snapshot[0], self.weights.tiles_wanted()))
 
     def _refresh_map(self) -> None:
         insp = self.inspection

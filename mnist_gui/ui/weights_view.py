@@ -3,9 +3,10 @@
 Red pixels excite the unit, blue ones inhibit it, near-white is zero (a diverging colour map, from
 :mod:`mnist_gui.insight.weights`). The tiles fill the view as large as they fit; when they would be
 smaller than :data:`MIN_TILE` pixels (1,024 units on a small screen), they come in pages instead.
-The page is drawn from one mosaic image, rebuilt lazily at the next paint after the weights change
-(five times a second during training; never while the view is hidden), so a paint costs about a
-millisecond whatever arrives in between.
+The page is drawn from one mosaic image. During training the mosaic of each weight snapshot (five
+a second) is built in the analysis worker (:meth:`WeightsView.tiles_wanted` says what to build,
+:meth:`WeightsView.show_tiles` takes it), so the GUI thread only draws it; otherwise (another page,
+another size, another model) it is rebuilt lazily at the next paint. A hidden view builds nothing.
 
 Clicking a tile shows that unit large beside the grid, with the current drawing laid over it and the
 unit's activation for that drawing: ink over red raises it, ink over blue lowers it.
@@ -48,6 +49,7 @@ class _TileGrid(QWidget):
         self.mosaic: np.ndarray | None = None   # the last page rendered (for tests and diagnostics)
         self._image = None
         self._dirty = True
+        self._shown_key: tuple | None = None
         self.renders = 0
 
     def sizeHint(self) -> QSize:
@@ -76,17 +78,29 @@ class _TileGrid(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         self.page = min(self.page, self.pages() - 1)
-        self._dirty = True
+        # The mosaic is scaled to fit when painted: only another grid (columns, page) needs a new one.
+        if self._image is None or self.tiles_key() != self._shown_key:
+            self._dirty = True
         super().resizeEvent(event)
 
+    def tiles_key(self) -> tuple:
+        """What the mosaic of the current page depends on, besides the weights' values."""
+        units = self.page_units()
+        return (int(units[0]) if len(units) else 0, len(units), self.layout_grid()[0], self.per_unit)
+
     def _render(self) -> None:
-        columns = self.layout_grid()[0]
-        self.mosaic = tile_mosaic(self.w0, self.page_units(), columns, self.per_unit)
+        key = self.tiles_key()
+        first, n, columns, per_unit = key
+        self.show_mosaic(tile_mosaic(self.w0, np.arange(first, first + n), columns, per_unit), key)
+
+    def show_mosaic(self, mosaic: np.ndarray, key: tuple) -> None:
+        self.mosaic, self._shown_key = mosaic, key
         # The image reads the mosaic's memory (no copy); the mosaic is kept as long as the image.
-        h, w = self.mosaic.shape
-        self._image = QImage(self.mosaic.data, w, h, 4 * w, QImage.Format.Format_RGB32)
+        h, w = mosaic.shape
+        self._image = QImage(mosaic.data, w, h, 4 * w, QImage.Format.Format_RGB32)
         self._dirty = False
         self.renders += 1
+        self.update()
 
     def tile_rect(self, position: int) -> QRectF:
         columns, _, side = self.layout_grid()
@@ -238,13 +252,17 @@ class WeightsView(InsightView):
 
     # -- feeding ----------------------------------------------------------------------------------
     def set_weights(self, w0: np.ndarray | None, b0: np.ndarray | None, caption: str, placeholder: str = "",
-                    changed: bool = False) -> None:
+                    changed: bool = False, tiles_follow: bool = False) -> None:
         """The first layer's (784, H) weights and (H,) biases (None: ``placeholder``). They are read at
         the next paint, not copied: pass arrays that only the GUI thread changes, and ``changed`` when
-        the same arrays got new values (the network in training)."""
+        the same arrays got new values (the network in training). With ``tiles_follow`` the tiles on
+        show stay until :meth:`show_tiles` brings the new ones (built elsewhere)."""
         self.set_caption(caption)
         self.grid.placeholder = placeholder
         if w0 is self._w0 and not changed:
+            return
+        if tiles_follow and w0 is self._w0 and self.grid._image is not None:
+            self._update_detail()
             return
         if w0 is not None and (self._w0 is None or w0.shape != self._w0.shape):
             self.grid.page = 0
@@ -260,6 +278,18 @@ class WeightsView(InsightView):
         """The drawing (28x28 uint8) and the first hidden layer's activations for it (None: no drawing)."""
         self._drawing, self._activations = pixels, activations
         self._update_detail()
+
+    def tiles_wanted(self) -> tuple:
+        """(first unit, how many, columns, each on its own scale): the mosaic the current page needs,
+        for :func:`~mnist_gui.insight.weights.tile_mosaic` to build off the GUI thread."""
+        return self.grid.tiles_key()
+
+    def show_tiles(self, mosaic: np.ndarray, key: tuple) -> bool:
+        """A mosaic built for ``key`` (:meth:`tiles_wanted`); shown if the page still wants it."""
+        if self._w0 is None or key != self.grid.tiles_key():
+            return False
+        self.grid.show_mosaic(mosaic, key)
+        return True
 
     def select_unit(self, unit: int | None) -> None:
         """Show ``unit`` large (and turn to its page); None: no unit."""
