@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QTabWidget, QVBoxLayout, QWidget)
 
 from mnist_gui import __version__
+from mnist_gui.digits import SIDE
 from mnist_gui.errors import ModelFileError
 from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.jobs import KeepCopy
@@ -270,7 +271,7 @@ class MainWindow(QMainWindow):
         """Put a 28x28 image (a gallery tile) into the preview and the chart as if it had been drawn; the
         canvas shows it too, and strokes drawn next go on top of it."""
         self.canvas.show_picture(pixels)
-        self._show_input(np.ascontiguousarray(pixels, dtype=np.uint8).reshape(28, 28))
+        self._show_input(np.ascontiguousarray(pixels, dtype=np.uint8).reshape(SIDE, SIDE))
         if description:
             self.statusBar().showMessage(f"{description}: draw on the canvas to change it", 8000)
 
@@ -300,6 +301,7 @@ class MainWindow(QMainWindow):
     def gallery_count(self) -> int:
         """How many images the gallery shows (0 until its evaluation has arrived)."""
         return self.insight.gallery.count()
+
     # -- training (and dataset checks) in the runner's thread -----------------------------------------
     def start_training(self, config) -> bool:
         if self.runner.is_busy() or self._closing:

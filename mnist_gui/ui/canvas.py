@@ -26,6 +26,8 @@ from PySide6.QtGui import (QColor, QImage, QKeySequence, QMouseEvent, QPainter, 
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
                                QWidget)
 
+from mnist_gui.digits import SIDE
+
 #: Minimum time between two ``changed`` signals while drawing (about 30 per second).
 EMIT_INTERVAL_MS = 33
 DEFAULT_PEN_WIDTH = 22
@@ -91,8 +93,8 @@ class DrawingCanvas(QWidget):
         if pixels is None:
             self._picture = None
         else:
-            arr = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(28, 28)
-            self._picture = QImage(arr.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+            arr = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(SIDE, SIDE)
+            self._picture = QImage(arr.data, SIDE, SIDE, SIDE, QImage.Format.Format_Grayscale8).copy()
         self._strokes, self._current, self._cleared, self._cleared_picture = [], None, [], None
         self._pending = False   # a change still due from the drawing it replaces is void
         self._render_all()
