@@ -7,8 +7,9 @@ modules with PySide6 made unimportable:
 
 =================  ===================================================================================
 ``digits``,        the shape of the problem (28x28, 10 classes); the error types; atomic file writes;
-``errors``,        where the shipped resources are
+``errors``,        numbers as people read them; where the shipped resources are
 ``atomic``,
+``formatting``,
 ``resources_path``
 ``nn``             the engine: layers, loss, initializers, optimizers, schedules, networks (NumPy only)
 ``data``           datasets: IDX and CSV readers, the bundled MNIST, the downloader
@@ -17,14 +18,15 @@ modules with PySide6 made unimportable:
 ``training``       configurations and their limits, the training loop and its events, the presets
 ``insight``        looking inside a network: confusion counts, gallery filters, weight tiles, hidden
                    activations and saliency, the PCA map of the digits
-``state``          what the application knows that is not Qt: which model is loaded, live, displayed;
+``state``          what the application knows that is not Qt: the library of runs (in the user's data
+                   folder), which model is current, live, displayed, and the rule for a finished run;
                    a run's epochs (time travel); what the insight views look at
-``jobs``           background work as plain Python (load a dataset, train, keep a copy), reporting
-                   immutable payloads
+``jobs``           background work as plain Python (load a dataset, train and record the run, analyse
+                   a model for the insight views), reporting immutable payloads
 ``ui``             the Qt layer: widgets (one per file), the job runner (a QThread), the settings file,
                    picture files, and the main window, which only wires them together
 ``bench``,         measurements that print numbers; the ``mnist-gui`` command (``train``, ``evaluate``,
-``cli``            ``predict``, or the window)
+``cli``            ``predict``, ``runs``, or the window)
 =================  ===================================================================================
 
 Data flows one way: files -> ``data`` -> ``training`` (using ``nn``) -> ``jobs`` -> ``ui.worker``

@@ -1,7 +1,12 @@
-"""Command line: ``mnist-gui`` opens the window; ``train``, ``evaluate`` and ``predict`` run headless.
+"""Command line: ``mnist-gui`` opens the window; ``train``, ``evaluate``, ``predict`` and ``runs`` run headless.
+
+Every ``train`` is recorded in the library of runs (the one the window's Models panel shows, found
+without Qt: :mod:`mnist_gui.state.datadir`); ``evaluate`` and ``predict`` use the current model when
+no model is given, and say which.
 
 Exit codes: 0 success; 2 bad input or usage (one ``error: ...`` line on stderr, no traceback);
-130 when interrupted with Ctrl-C. With ``--json`` the last line of stdout is one JSON object.
+130 when interrupted with Ctrl-C. With ``--json`` the last line of stdout is one JSON object
+(``runs --json``: a JSON list).
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import os
 import sys
 import time
 from dataclasses import replace
+from datetime import datetime
 from typing import Sequence
 
-from mnist_gui.errors import ConfigError, MnistGuiError
+from mnist_gui.errors import ConfigError, ImageError, MnistGuiError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mnist-gui", description="Train a from-scratch NumPy network on MNIST, watch it learn, "
                      "and draw digits to test it. With no command, opens the window.")
     parser.add_argument("--version", action="version", version=f"mnist-gui {__version__}")
-    parser.add_argument("--model", help="model file to open in the window (default: the last one, or the shipped model)")
+    parser.add_argument("--model", help="model file to open in the window; it joins the library (default: the "
+                        "current model of the library, or the shipped one)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train a network headless")
@@ -61,21 +68,37 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--val-size", type=int, help="validation images taken from the training set")
     t.add_argument("--limit", type=int, help="train on the first N training images only")
+    t.add_argument("--pen-digits", type=float, nargs="?", const=0.25, metavar="SHARE",
+                   help="mix real pen-drawn digits of the training writers into every batch (default share "
+                        "0.25 when given; 0 turns it off)")
+    t.add_argument("--scribbles", type=float, nargs="?", const=0.05, metavar="SHARE",
+                   help="mix non-digit scribbles into every batch, trained toward 'no digit', so the model can "
+                        "say when a drawing is not a digit (default share 0.05 when given; 0 turns it off)")
     t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random rotation/scale/shear/shift/thickness per batch")
     t.add_argument("--data", help="folder with the four IDX files, or CSV file(s) (default: bundled MNIST)")
-    t.add_argument("--out", help="save the trained model here (.npz)")
+    t.add_argument("--init", metavar="MODEL", help="continue training this model (a .npz file, a run id or name, "
+                   "or 'current') for --epochs more epochs; its architecture is kept")
+    t.add_argument("--name", help="the run's name in the library (default: preset and time)")
+    t.add_argument("--out", help="also save the trained model here (.npz); the run is recorded in the library "
+                   "either way")
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
     e = sub.add_parser("evaluate", help="test accuracy, per-class accuracy and confusion matrix of a model")
-    e.add_argument("model")
+    e.add_argument("model", nargs="?", help="a .npz file, a run id or name (default: the current model)")
     e.add_argument("--data", help="dataset (default: bundled MNIST)")
     e.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("predict", help="predict the digit in image files (PNG/JPEG, any size or polarity)")
-    p.add_argument("model")
-    p.add_argument("images", nargs="+")
+    p = sub.add_parser("predict", help="predict the digit in image files (PNG/JPEG, any size or polarity)",
+                       usage="mnist-gui predict [-h] [--json] [MODEL] IMAGE [IMAGE ...]")
+    p.add_argument("inputs", nargs="+", metavar="[MODEL] IMAGE",
+                   help="optionally a model (a .npz file, a run id or name; default: the current model), "
+                        "then the images")
     p.add_argument("--json", action="store_true")
+
+    r = sub.add_parser("runs", help="list the library of runs (what the window's Models panel shows)")
+    r.add_argument("--use", metavar="RUN", help="make this run (id or name) the current model")
+    r.add_argument("--json", action="store_true", help="print the runs as a JSON list as the last line")
     return parser
 
 
@@ -88,7 +111,7 @@ def config_from_args(args: argparse.Namespace):
         "hidden": args.hidden, "activation": args.activation, "optimizer": args.optimizer,
         "schedule": args.schedule, "lr": args.lr, "batch_size": args.batch_size, "epochs": args.epochs,
         "l2": args.l2, "dropout": args.dropout, "seed": args.seed, "val_size": args.val_size,
-        "limit": args.limit, "augment": args.augment,
+        "limit": args.limit, "augment": args.augment, "pen_digits": args.pen_digits, "scribbles": args.scribbles,
     }
     return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -115,7 +138,7 @@ class _Progress:
         frac = ev.step / ev.total_steps
         bar = "#" * int(frac * 30)
         self.stream.write(f"\r[{bar:<30}] epoch {ev.epoch}/{ev.epochs} batch {ev.batch}/{ev.batches} "
-                          f"loss {ev.smoothed_loss:.4f} {ev.samples_per_second:,.0f} img/s "
+                          f"recent batch loss {ev.smoothed_loss:.4f} {ev.samples_per_second:,.0f} img/s "
                           f"eta {ev.eta:4.0f}s ")
         self.stream.flush()
 
@@ -126,15 +149,67 @@ class _Progress:
         if ev.epochs > 50 and ev.epoch % 25 and ev.epoch != ev.epochs:
             return
         val = f" val_loss {ev.val_loss:.4f} val_acc {ev.val_accuracy:.4f}" if ev.val_accuracy is not None else ""
-        self.stream.write(f"epoch {ev.epoch}/{ev.epochs} loss {ev.train_loss:.4f} acc {ev.train_accuracy:.4f}"
-                          f"{val} ({ev.seconds:.2f}s)\n")
+        self.stream.write(f"epoch {ev.epoch}/{ev.epochs} loss {ev.train_loss:.4f} (epoch mean) acc "
+                          f"{ev.train_accuracy:.4f}{val} ({ev.seconds:.2f}s)\n")
         self.stream.flush()
+
+
+def _library():
+    import logging
+
+    from mnist_gui.state.datadir import data_dir
+    from mnist_gui.state.library import RunLibrary, log
+
+    if not log.handlers:   # the command line prints the library's warnings itself, once (_warn_library)
+        log.addHandler(logging.NullHandler())
+    return RunLibrary(data_dir())
+
+
+def _warn_library(library) -> None:
+    for warning in library.new_warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+
+
+def _find_model(library, text: str | None):
+    """(model, how to name it, its library record or None) for a file, a run id or name, or the current model."""
+    from mnist_gui.errors import LibraryError, ModelFileError
+    from mnist_gui.model import load_model
+
+    if text is not None and text != "current" and (os.path.exists(text) or text.lower().endswith(".npz")):
+        return load_model(text), text, None
+    record = library.current() if text in (None, "current") else library.resolve(text)
+    _warn_library(library)
+    if record is None and text in (None, "current"):
+        raise LibraryError(f"no current model: the library ({library.folder}) is empty and the shipped model is "
+                           "missing; give a model file")
+    if record is None:
+        raise ModelFileError(f"{text}: no such file, and no run of that id or name in the library")
+    return library.load_model(record.id), f"{record.name} ({record.id})", record
+
+
+def _describe_choice(record, given: str | None) -> str:
+    acc = f", test accuracy {record.test_accuracy:.2%}" if record.test_accuracy is not None else ""
+    return f"{'the current model' if given in (None, 'current') else 'run'} {record.name!r} ({record.id}{acc})"
+
+
+def _is_model_argument(library, text: str) -> bool:
+    """Whether predict's first argument names a model rather than an image."""
+    if text.lower().endswith(".npz") or text in ("current", "shipped"):
+        return True
+    if os.path.exists(text):
+        return False
+    try:
+        return library.resolve(text) is not None
+    except MnistGuiError:
+        return True   # ambiguous run name: let _find_model say so
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mnist_gui.data import load_mnist
     from mnist_gui.model import save_model
     from mnist_gui.training import TrainingSession, drive
+    from mnist_gui.state.curves import RunCurves
+    from mnist_gui.training.continuation import continue_config
     from mnist_gui.training.presets import PRESETS
 
     if args.list_presets:
@@ -143,6 +218,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     config = config_from_args(args)
     config.validate()
+    library = _library()
+    initial = parent = None
+    log = sys.stderr if args.json else sys.stdout
+    if args.init:
+        initial, shown, parent = _find_model(library, args.init)
+        if parent is None:   # a file: brought into the library, so the continued run has a parent
+            parent, _ = library.import_model(args.init)
+        explicit = {name for name in ("hidden", "activation") if getattr(args, name) is not None}
+        config = continue_config(config, initial, explicit)
+        config.validate()
+        print(f"continuing {parent.name!r} ({parent.id}, {initial.describe()}) for {config.epochs} more epochs",
+              file=log)
     out = args.out
     if out:
         folder = os.path.dirname(os.path.abspath(out))
@@ -150,49 +237,123 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"cannot save to {out}: folder {folder} does not exist")
     t0 = time.perf_counter()
     data = load_mnist(args.data)
-    log = sys.stderr if args.json else sys.stdout
     print(f"data: {data.source} ({data.train_images.shape[0]} train, {data.test_images.shape[0]} test) "
           f"loaded in {time.perf_counter() - t0:.2f}s", file=log)
-    session = TrainingSession(config, data)
+    session = TrainingSession(config, data, initial=initial)
     print(f"model: {session.model.network.describe()} ({session.model.network.n_params:,} parameters); "
           f"{config.optimizer} lr {config.lr:g} batch {config.batch_size or 'full'} epochs {config.epochs}"
-          f"{' augment' if config.augment else ''}", file=log)
-    finished = drive(session.run(), _Progress(log, args.json).show)
-    print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f} "
+          f"{' augment' if config.augment else ''}"
+          f"{f' pen-digits {config.pen_digits:g}' if config.pen_digits else ''}"
+          f"{f' scribbles {config.scribbles:g}' if config.scribbles else ''}", file=log)
+    current_before = library.current_id()
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    progress = _Progress(log, args.json)
+    parent_curves = library.curves(parent.id) if parent is not None else None
+    curves = parent_curves.continued() if parent_curves is not None else RunCurves()
+    finished = drive(session.run(), lambda ev: (curves.add(ev), progress.show(ev)))
+    pen = "" if finished.pen_drawn_accuracy is None else f", pen-drawn {finished.pen_drawn_accuracy:.4f}"
+    print(f"{finished.reason}; test accuracy {finished.test_accuracy:.4f}{pen} "
           f"({finished.train_seconds:.1f}s training, {finished.samples_per_second:,.0f} img/s)", file=log)
     if out:
         save_model(session.model, out)
         print(f"saved {out}", file=log)
+    record, current = _record_run(library, session, finished, config, data, curves, started, parent, args.name,
+                                  current_before, out, log)
     if args.json:
         summary = {"preset": config.preset, **finished.metrics(), "out": out, "config": config.to_dict(),
-                   "total_seconds": time.perf_counter() - t0}
+                   "total_seconds": time.perf_counter() - t0,
+                   "run_id": None if record is None else record.id,
+                   "run_folder": None if record is None else str(record.folder), "current": current,
+                   "epochs_total": session.epoch_offset + finished.epochs_completed,
+                   "parent": None if parent is None else parent.id}
         print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                           for k, v in summary.items()}))
     return 0 if finished.status != "diverged" else 2
+
+
+def _record_run(library, session, finished, config, data, curves, started, parent, name, current_before, out, log):
+    """Put a finished run in the library and apply the rule for the current model; (record, is current).
+    If the library cannot be written and no --out was given, the model goes to the working folder
+    instead: a run is never thrown away."""
+    from mnist_gui.errors import LibraryError
+    from mnist_gui.model import save_model
+    from mnist_gui.state.models import becomes_current
+
+    try:
+        record = library.add_training_run(session.model, finished, config, {"source": data.source,
+                                          "checksum": data.checksum}, curves, started, parent, name)
+    except LibraryError as exc:
+        sys.stderr.write(f"warning: {exc}\n")
+        if not out:
+            fallback = f"mnist-gui-run-{time.strftime('%Y%m%d-%H%M%S')}.npz"
+            save_model(session.model, fallback)
+            print(f"saved {fallback} instead", file=log)
+        return None, False
+    # "Chose another model while it trained": here, anyone (a window) changed the current model meanwhile.
+    current = becomes_current(finished.status, library.current() is not None, library.current_id() != current_before)
+    if current:
+        library.set_current(record.id)
+    print(f"recorded run {record.id} {record.name!r} in {record.folder}"
+          + ("; it is now the current model" if current else "; the current model is unchanged"), file=log)
+    return record, current
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    library = _library()
+    if args.use:
+        record = library.resolve(args.use)
+        if record is None:
+            from mnist_gui.errors import LibraryError
+
+            raise LibraryError(f"no run {args.use!r} in the library ({library.folder})")
+        library.set_current(record.id)
+    records = library.records()
+    _warn_library(library)
+    current = library.current()
+    current_id = None if current is None else current.id
+    if args.json:
+        print(json.dumps([r.summary(r.id == current_id) for r in records]))
+        return 0
+    from mnist_gui.state.library import short_architecture
+
+    print(f"{'':2}{'id':24}{'name':34}{'test':>8}  {'status':10}{'epochs':>7}  {'architecture':18}created")
+    for r in records:
+        acc = f"{r.test_accuracy:.2%}" if r.test_accuracy is not None else "?"
+        print(f"{'*' if r.id == current_id else ' ':2}{r.id:24}{r.name[:32]:34}{acc:>8}  {r.status:10}{r.epochs:>7}  "
+              f"{short_architecture(r.architecture):18}{(r.created or '')[:16].replace('T', ' ')}")
+    print(f"library: {library.folder} ({len(records)} model{'s' if len(records) != 1 else ''}; * = the current model)")
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from mnist_gui.data import load_mnist
+    from mnist_gui.imaging.pen_sets import pen_drawn_report
     from mnist_gui.insight.evaluation import confusion_counts, per_class_accuracy
-    from mnist_gui.model import load_model
     from mnist_gui.training import evaluate_with_predictions
 
-    model = load_model(args.model)
+    model, shown, record = _find_model(_library(), args.model)
+    if record is not None:
+        sys.stderr.write(f"using {_describe_choice(record, args.model)}\n")
     data = load_mnist(args.data)
     labels = data.test_labels.astype(np.intp)
     # The same pass as the window's confusion matrix (and training's test evaluation): same counts.
     loss, acc, predictions = evaluate_with_predictions(model, data.test_images, labels)
     confusion = confusion_counts(labels, predictions.predicted)
     per_class = [float(a) for a in np.nan_to_num(per_class_accuracy(confusion))]
+    pen = pen_drawn_report(model)
     if args.json:
         print(json.dumps({"test_accuracy": acc, "test_loss": loss, "per_class": per_class,
-                          "confusion": confusion.tolist(), "model": args.model, "data": data.source}))
+                          "confusion": confusion.tolist(), "model": shown, "data": data.source,
+                          "model_id": None if record is None else record.id, **pen}))
         return 0
-    print(f"model: {args.model} ({model.describe()})\ndata: {data.source}")
+    print(f"model: {shown} ({model.describe()})\ndata: {data.source}")
     print(f"test accuracy {acc:.4f} (loss {loss:.4f}) on {labels.size} images")
     print("per class: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(per_class)))
+    print(f"pen-drawn accuracy {pen['pen_drawn_accuracy']:.4f} on {pen['pen_drawn_n']} real pen-drawn digits by "
+          f"writers {', '.join(map(str, pen['pen_drawn_writers']))} (never trained on)")
+    print("pen-drawn per digit: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(pen["pen_drawn_per_digit"])))
     print("confusion (rows true, columns predicted):")
     print("      " + "".join(f"{d:>6}" for d in range(10)))
     for d in range(10):
@@ -203,20 +364,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from mnist_gui.formatting import percent
     from mnist_gui.imaging.preprocess import preprocess_drawing
-    from mnist_gui.model import load_model
     from mnist_gui.ui.imagefile import load_image
 
-    model = load_model(args.model)
+    library = _library()
+    given = args.inputs[0] if len(args.inputs) > 1 and _is_model_argument(library, args.inputs[0]) else None
+    images = args.inputs[1:] if given is not None else args.inputs
+    if given is None and args.inputs[0].lower().endswith(".npz"):
+        raise ImageError(f"{args.inputs[0]}: a model file, but no image was given after it")
+    model, shown, record = _find_model(library, given)
+    if record is not None:
+        sys.stderr.write(f"using {_describe_choice(record, given)}\n")
     results = []
-    for path in args.images:
+    for path in images:
         ink = load_image(path)
         x = preprocess_drawing(ink)
         if x is None:
-            results.append({"image": path, "digit": None, "probabilities": None})
+            results.append({"image": path, "digit": None, "probabilities": None, "not_a_digit": None,
+                            "model": shown})
             continue
-        probs = model.predict_proba(x)[0]
-        results.append({"image": path, "digit": int(np.argmax(probs)), "probabilities": [float(p) for p in probs]})
+        reading = model.read_one(x)   # the window's own reading: the same numbers, the same verdict
+        probs = reading.probabilities
+        results.append({"image": path, "digit": int(np.argmax(probs)), "probabilities": [float(p) for p in probs],
+                        "not_a_digit": reading.not_a_digit, "model": shown})
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0]))
         return 0
@@ -225,7 +396,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{r['image']}: no ink found (blank image)")
         else:
             probs = "  ".join(f"{d}:{p:.3f}" for d, p in enumerate(r["probabilities"]))
-            print(f"{r['image']}: {r['digit']} ({r['probabilities'][r['digit']]:.1%})  {probs}")
+            answer = f"{r['digit']} ({percent(r['probabilities'][r['digit']])})"
+            if r["not_a_digit"]:
+                answer = f"does not look like a digit (closest: {answer})"
+            print(f"{r['image']}: {answer}  {probs}")
     return 0
 
 
@@ -237,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mnist_gui.ui.app import run_app
 
             return run_app(model_path=args.model)
-        handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
+        handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "runs": cmd_runs}[args.command]
         return handler(args)
     except MnistGuiError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -36,3 +36,8 @@ class ConfigError(MnistGuiError):
 
 class ImageError(MnistGuiError):
     """An image given to ``predict`` cannot be read or used."""
+
+
+class LibraryError(MnistGuiError):
+    """The library of runs cannot do what was asked: an unknown run, a read-only one, or a write
+    that failed (the library is then left as it was)."""

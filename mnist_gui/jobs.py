@@ -1,5 +1,5 @@
-"""Background jobs, one class per job: load a dataset, train a network, keep a copy of a model, and
-the analysis jobs of the insight views (evaluate a model on a set, map the digits).
+"""Background jobs, one class per job: load a dataset, train a network (and record it in the library),
+and the analysis jobs of the insight views (evaluate a model on a set, map the digits, draw weight tiles).
 
 A job is plain Python: :meth:`Job.run` does the work in whatever thread calls it and reports through
 the ``report`` callable it is given, with immutable payloads (frozen dataclasses, or private copies
@@ -22,20 +22,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime
 from typing import Callable
 
 import numpy as np
 
 from mnist_gui import data as datasets
 from mnist_gui.data import MnistData
-from mnist_gui.errors import ModelFileError
+from mnist_gui.errors import LibraryError
 from mnist_gui.insight.digit_map import DigitMap, map_digits
 from mnist_gui.insight.evaluation import Evaluation, evaluate_model
 from mnist_gui.insight.weights import tile_mosaic
-from mnist_gui.model import Model, save_model
+from mnist_gui.model import Model
+from mnist_gui.state.curves import RunCurves
 from mnist_gui.state.inspection import EvaluationRequest, MapRequest
-from mnist_gui.state.models import keeps
+from mnist_gui.state.library import RunLibrary, RunRecord
 from mnist_gui.training import (PROGRESS_INTERVAL, BatchProgress, EpochResult, Predictions, TrainingConfig,
                                 TrainingControl, TrainingFinished, TrainingSession)
 
@@ -64,6 +65,7 @@ class TrainingStarted:
     model: Model               # a private copy of the initial network, for the GUI to predict with
     validation_images: np.ndarray | None = None   # (N, 784) uint8, read-only: the set each epoch is checked on
     validation_labels: np.ndarray | None = None
+    epochs_before: int = 0     # a continued run: the epochs its initial model had been trained for
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,10 @@ class TrainingOutcome:
     result: TrainingFinished
     model: Model
     config: TrainingConfig
-    autosaved: str | None = None        # where the job kept a copy of the model, if it did
+    autosaved: str | None = None        # where the job kept the model (the run's model file in the library)
     autosave_error: str | None = None   # why it could not
+    record: RunRecord | None = None     # the run in the library
+    curves: RunCurves | None = None     # its curves (a private copy)
     test: Predictions | None = field(default=None, compare=False)   # the model's answer for each test image
 
 
@@ -156,25 +160,34 @@ class LoadDataset(Job):
         self.load(report)
 
 
-class KeepCopy:
-    """Write a trained model to ``path`` (atomically) if the keep rule says the window adopts it
-    (``has_model``: a model was loaded when training started). Done in the training thread, before
-    the run reports its end, so a slow disk never freezes the window."""
+class RecordRun:
+    """Write a finished run into the library (model, curves, record), in the training thread before
+    the run reports its end, so a slow disk never freezes the window. It also records the run's
+    curves as the events go by (a continued run's go on from its parent's).
 
-    def __init__(self, path: str, has_model: bool) -> None:
-        self.path = path
-        self.has_model = has_model
+    ``library``: the library's folder (the job opens its own :class:`RunLibrary`, so nothing is
+    shared with the GUI thread); ``parent``: the record of the model a continued run started from."""
 
-    def write(self, result: TrainingFinished, model: Model) -> tuple[str | None, str | None]:
-        """(where the copy is, or None; why there is none, or None)."""
-        if not keeps(result, self.has_model):
-            return None, None
+    def __init__(self, library: str, parent: RunRecord | None = None, parent_curves: RunCurves | None = None,
+                 name: str | None = None) -> None:
+        self.library = library
+        self.parent = parent
+        self.name = name
+        self.curves = parent_curves.continued() if parent_curves is not None else RunCurves()
+        self.created = datetime.now().astimezone().isoformat(timespec="seconds")
+
+    def observe(self, event) -> None:
+        self.curves.add(event)
+
+    def write(self, result: TrainingFinished, model: Model, config: TrainingConfig,
+              dataset: dict) -> tuple[RunRecord | None, str | None]:
+        """(the run's record, or None; why there is none, or None)."""
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            save_model(model, self.path)
-        except (OSError, ModelFileError) as exc:
+            record = RunLibrary(self.library).add_training_run(model, result, config, dataset, self.curves,
+                                                               self.created, self.parent, self.name)
+        except LibraryError as exc:
             return None, str(exc)
-        return self.path, None
+        return record, None
 
 
 class Train(Job):
@@ -182,12 +195,13 @@ class Train(Job):
     :class:`TrainingStarted`, ``BatchProgress``, :class:`WeightsSnapshot`, ``EpochResult`` with its
     :class:`EpochSnapshot`, and finally :class:`TrainingOutcome` (nothing more once abandoned)."""
 
-    def __init__(self, config: TrainingConfig, dataset: LoadDataset, keep_copy: KeepCopy | None = None,
-                 progress_interval: float | None = None, snapshots: bool = True) -> None:
+    def __init__(self, config: TrainingConfig, dataset: LoadDataset, record_run: RecordRun | None = None,
+                 progress_interval: float | None = None, snapshots: bool = True, initial: Model | None = None) -> None:
         super().__init__()
         self.config = config
         self.dataset = dataset
-        self.keep_copy = keep_copy
+        self.record_run = record_run
+        self.initial = initial   # continue training this model (the job's own copy: never shared)
         self.progress_interval = PROGRESS_INTERVAL if progress_interval is None else progress_interval
         self.snapshot_interval = max(SNAPSHOT_INTERVAL, self.progress_interval)
         self.snapshots = snapshots
@@ -196,17 +210,20 @@ class Train(Job):
         data = self.dataset.load(report)
         if self.control.abandoned:
             return
-        session = TrainingSession(self.config, data, self.control, progress_interval=self.progress_interval)
+        session = TrainingSession(self.config, data, self.control, progress_interval=self.progress_interval,
+                                  initial=self.initial)
         report(TrainingStarted(config=self.config, n_train=int(session.train_x.shape[0]),
                                n_params=session.model.network.n_params, description=session.model.describe(),
                                dataset=data.source, model=session.snapshot(), validation_images=session.val_x,
-                               validation_labels=session.val_y.astype(np.uint8)))
+                               validation_labels=session.val_y.astype(np.uint8), epochs_before=session.epoch_offset))
         events = session.run()
         last_snapshot = -1e9
         try:
             for event in events:
                 if self.control.abandoned:
                     break   # closing: no test evaluation, the window is going away
+                if self.record_run is not None:
+                    self.record_run.observe(event)
                 if isinstance(event, BatchProgress):
                     report(event)
                     now = time.perf_counter()
@@ -218,10 +235,18 @@ class Train(Job):
                     report(event)
                     report(EpochSnapshot(event.epoch, self._frozen_weights(session), session.validation_predictions))
                 elif isinstance(event, TrainingFinished):
-                    kept = self.keep_copy.write(event, session.model) if self.keep_copy else (None, None)
-                    report(TrainingOutcome(event, session.model, self.config, *kept, test=session.test_predictions))
+                    report(self._outcome(event, session, data))
         finally:
             events.close()
+
+    def _outcome(self, event: TrainingFinished, session: TrainingSession, data: MnistData) -> TrainingOutcome:
+        test = session.test_predictions
+        if self.record_run is None:
+            return TrainingOutcome(event, session.model, self.config, test=test)
+        dataset = {"source": data.source, "checksum": data.checksum}
+        record, error = self.record_run.write(event, session.model, self.config, dataset)
+        return TrainingOutcome(event, session.model, self.config, None if record is None else str(record.model_path),
+                               error, record, RunCurves.from_json(self.record_run.curves.to_json()), test=test)
 
     @classmethod
     def _snapshot(cls, session: TrainingSession, step: int) -> WeightsSnapshot:

@@ -53,6 +53,7 @@ def main() -> int:
     args = parser.parse_args()
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
+    os.environ["MNIST_GUI_DATA_DIR"] = tempfile.mkdtemp()   # the run it starts goes to a library of its own
     app = QApplication(sys.argv[:1])
     from helpers import drag_stroke
     from mnist_gui.app import MainWindow

@@ -14,9 +14,9 @@ def test_quick_benchmark_prints_every_section(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = proc.stdout
     for label in ("GEMM ceiling", "engine 784-256-128-10", "fast preset", "time to 98.0%", "event-loop lateness",
-                  "GUI training throughput", "draw -> prediction", "start-up", "peak RSS", "augmentation",
+                  "GUI training throughput", "draw -> prediction", "start-up", "peak RSS", "augmentation", "canvas rasterizer",
                   "4b. lateness, weights view + confusion matrix visible", "4b. GUI throughput / headless",
-                  "9. inside view, one drawing update, 784-1024-1024-10", "10. opening the gallery, 10,000"):
+                  "11. inside view, one drawing update, 784-1024-1024-10", "12. opening the gallery, 10,000"):
         assert label in table, label
     r = json.loads(out.read_text())
     assert r["gemm_gflops"] > 0 and r["engine_fast"]["samples_per_second"] > 0
@@ -34,6 +34,7 @@ def test_quick_benchmark_prints_every_section(tmp_path):
     assert "taking turns every" in table
     assert r["draw_to_prediction_ms"]["median"] > 0 and r["startup_seconds"] > 0 and r["peak_rss_mb"] > 50
     assert 0 < r["augment_ms"]["best"] <= r["augment_ms"]["median"]
+    assert r["strokes_ms"]["segment_ms"] > 0 and r["strokes_ms"]["render_ms"] > 0
     views = r["views_under_load"]
     assert views["lateness_ms"]["ticks"] > 10 and views["gui_throughput_turns"]["ratio"] > 0
     assert views["weight_tile_renders"] >= 1            # the weights view really was drawing

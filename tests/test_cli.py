@@ -124,3 +124,151 @@ def test_ctrl_c_exits_130():
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "Traceback" not in err
+
+
+# -- the library of runs ------------------------------------------------------------------------------
+def runs_json(env_dir=None):
+    proc = run_cli("runs", "--json")
+    assert proc.returncode == 0, proc.stderr
+    listed = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert isinstance(listed, list)
+    return listed
+
+
+def test_train_without_out_records_the_run_and_says_where(tmp_path):
+    before = runs_json()
+    assert [r["id"] for r in before] == ["shipped"] and before[0]["current"]
+    proc = run_cli("train", *FAST_ARGS, "--name", "first try", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    folder = summary["run_folder"]
+    assert f"recorded run {summary['run_id']} 'first try' in {folder}; it is now the current model" in proc.stderr
+    assert sorted(os.listdir(folder)) == ["curves.json", "model.npz", "record.json"]
+    assert folder.startswith(os.environ["MNIST_GUI_DATA_DIR"]) and summary["current"] is True
+    after = runs_json()
+    run = next(r for r in after if r["id"] == summary["run_id"])
+    assert run["name"] == "first try" and run["current"] and run["status"] == "completed"
+    assert run["test_accuracy"] == summary["test_accuracy"] and run["epochs"] == 2
+    assert not next(r for r in after if r["id"] == "shipped")["current"]
+    text = run_cli("runs")
+    assert text.returncode == 0 and "first try" in text.stdout and "* " + summary["run_id"] in text.stdout
+
+
+def test_evaluate_and_predict_use_the_current_model_and_say_which(trained, tmp_path, capsys):
+    # No run yet: the current model is the shipped one.
+    assert main(["evaluate", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert "the current model 'Shipped model' (shipped, test accuracy 99.34%)" in captured.err
+    assert result["model_id"] == "shipped" and result["test_accuracy"] == pytest.approx(0.9934)
+    # Make the trained file current (a run id or name works too), then predict without a model.
+    assert main(["evaluate", str(trained[0])]) == 0 and "model: " + str(trained[0]) in capsys.readouterr().out
+    from mnist_gui.state.datadir import data_dir
+    from mnist_gui.state.library import RunLibrary
+
+    record, _ = RunLibrary(data_dir()).import_model(trained[0], "mine")
+    assert main(["runs", "--use", "mine"]) == 0
+    capsys.readouterr()
+    d = mnist()
+    pytest.importorskip("PySide6.QtGui")
+    from PySide6.QtGui import QImage
+
+    digit = np.kron(255 - d.test_images[0].reshape(28, 28), np.ones((10, 10), np.uint8)).astype(np.uint8)
+    image = tmp_path / "digit.png"
+    assert QImage(digit.data, 280, 280, 280, QImage.Format.Format_Grayscale8).copy().save(str(image))
+    assert main(["predict", str(image), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert f"using the current model 'mine' ({record.id}" in captured.err
+    assert result["digit"] == int(d.test_labels[0]) and result["model"] == f"mine ({record.id})"
+    assert main(["predict", "shipped", str(image), "--json"]) == 0        # a run named first
+    assert "run 'Shipped model'" in capsys.readouterr().err
+
+
+def test_train_init_continues_a_model_and_its_curves(trained, capsys):
+    out, first = trained
+    assert main(["train", "--init", str(out), "--epochs", "2", "--limit", "8000", "--val-size", "1000",
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["epochs"] == 2 and summary["epochs_total"] == 4 and summary["parent"]
+    assert "epoch 3/4" in captured.err and "epoch 4/4" in captured.err
+    from mnist_gui.state.datadir import data_dir
+    from mnist_gui.state.library import RunLibrary
+
+    library = RunLibrary(data_dir())
+    child, parent = library.get(summary["run_id"]), library.get(summary["parent"])
+    assert parent.origin == "imported" and child.origin == "continued" and child.epochs == 4
+    assert child.architecture == "784-64-10 relu" and child.name == f"{parent.name} +2 epochs"
+    curves = library.curves(child.id)
+    assert [e["epoch"] for e in curves.epochs] == [1, 2, 3, 4]
+    assert curves.batch_x and min(curves.batch_x[len(curves.batch_x) // 2:]) > 1.0   # new points after the old
+    assert summary["test_accuracy"] >= first["test_accuracy"] - 0.02
+    # The continued model's file remembers every epoch, and its weights moved on from the parent's.
+    assert len(library.load_model(child.id).metadata["history"]) == 4
+    # An explicit architecture that contradicts the model is refused.
+    assert main(["train", "--init", "current", "--hidden", "32"]) == 2
+    assert "its hidden cannot change" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["evaluate", "no-such-run"], "no such file, and no run"),
+    (["runs", "--use", "nothing"], "no run 'nothing'"),
+    (["train", "--init", "/nonexistent.npz"], "no such file"),
+    (["predict", "m.npz"], "no image was given"),
+])
+def test_library_errors_exit_2_with_one_line(args, message):
+    proc = run_cli(*args)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+
+
+def test_a_damaged_record_is_a_warning_not_a_failure(trained):
+    from mnist_gui.state.datadir import data_dir
+    from mnist_gui.state.library import RunLibrary
+
+    library = RunLibrary(data_dir())
+    record, _ = library.import_model(trained[0])
+    (record.folder / "record.json").write_text("{ damaged")
+    proc = run_cli("runs", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout.splitlines()[-1])[0]["id"] == "shipped"
+    assert proc.stderr.startswith("warning: ") and "damaged run record" in proc.stderr
+
+
+def test_the_progress_bar_says_which_loss_it_shows():
+    # The bar showed the last batch's loss as "loss 0.8546" while the epoch line gave the epoch's mean.
+    import io
+
+    from mnist_gui.cli import _Progress
+    from mnist_gui.training import BatchProgress, EpochResult
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    progress = _Progress(out, json_mode=False)
+    progress.show(BatchProgress(epoch=1, epochs=2, batch=5, batches=10, step=5, total_steps=20, loss=0.85,
+                                smoothed_loss=0.8546, lr=1e-3, samples_per_second=1000.0, elapsed=1.0, eta=3.0))
+    progress.show(EpochResult(epoch=1, epochs=2, train_loss=0.1921, train_accuracy=0.9, val_loss=0.2,
+                              val_accuracy=0.89, seconds=1.0, elapsed=1.0))
+    text = out.getvalue()
+    assert "recent batch loss 0.8546" in text and "loss 0.1921 (epoch mean)" in text
+
+
+def test_train_keeps_the_model_when_the_library_cannot_be_written(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the library's folder would go")
+    monkeypatch.setenv("MNIST_GUI_DATA_DIR", str(blocker / "library"))
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *FAST_ARGS, "--json"], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["run_id"] is None and "warning: cannot create the library folder" in proc.stderr
+    [kept] = list(tmp_path.glob("mnist-gui-run-*.npz"))
+    assert f"saved {kept.name} instead" in proc.stderr
+    from mnist_gui.model import load_model
+
+    assert load_model(kept).test_accuracy == summary["test_accuracy"]

@@ -50,12 +50,14 @@ def is_int(v) -> bool:
     return isinstance(v, (int, np.integer))
 
 
-def training_bytes(c: TrainingConfig) -> int:
-    """Params, grads, optimizer state and scratch: 5 float32 copies of the parameters; plus six
-    float32 activation buffers per unit for one batch (a full batch counts as 60,000 images)."""
+def training_bytes(c: TrainingConfig, n_train: int | None = None) -> tuple[int, int]:
+    """(parameter bytes, activation bytes). Params, grads, optimizer state and scratch: 5 float32
+    copies of the parameters; plus six float32 activation buffers per unit for one batch (a full batch,
+    or a batch larger than the training set, is the training set: 60,000 images when unknown)."""
     sizes = [784, *(int(h) for h in c.hidden), 10]
     params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    return 4 * 5 * params + 4 * 6 * (int(c.batch_size) or 60000) * sum(sizes)
+    whole = 60000 if n_train is None else max(1, n_train - int(c.val_size))
+    return 4 * 5 * params, 4 * 6 * min(int(c.batch_size) or whole, whole) * sum(sizes)
 
 
 def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | None:
@@ -68,9 +70,9 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
                          ("init", ("auto", *INITIALIZERS)), ("normalization", ("unit", "standard"))):
         if getattr(c, field) not in names:
             return field
-    if not (math.isfinite(c.lr) and c.lr > 0):
+    if not (math.isfinite(c.lr) and 0 < c.lr <= 10):
         return "learning rate"
-    if c.batch_size < 0:
+    if not 0 <= c.batch_size <= 1_000_000:
         return "batch size"
     if not 1 <= c.epochs <= MAX_EPOCHS:
         return "epochs"
@@ -84,11 +86,20 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
         return "validation"
     if c.limit is not None and c.limit < 1:
         return "limit"
-    if c.seed < 0:
+    for share in (c.pen_digits, c.scribbles):
+        if not (math.isfinite(share) and 0 <= share <= 0.5):
+            return "share"
+    if not 0 <= c.seed < 2**32:
         return "seed"
+    if (c.pen_digits or c.scribbles) and c.batch_size == 0:
+        return "pen-drawn"
+    if c.pen_digits + c.scribbles > 0.5:
+        return "pen-drawn"
     if n_train is not None and c.val_size >= n_train:
         return "validation"
-    if training_bytes(c) > MEMORY_LIMIT:
+    if n_train is not None and c.limit is not None and c.limit > n_train - c.val_size:
+        return "limit"
+    if sum(training_bytes(c, n_train)) > MEMORY_LIMIT:
         return "GiB"
     return None
 
@@ -96,21 +107,24 @@ def expected_problem(c: TrainingConfig, n_train: int | None = None) -> str | Non
 # ------------------------------------------------------------------------------ random configurations
 HUGE = int("9" * 400)   # beyond float range: sizes computed from it must not overflow
 POOLS = {   # field: (valid values, invalid values)
-    "lr": ([1e-3, 0.05, 0.1, 2.0, 10.0, 1e-12, 5e-324, 1e308], [0.0, -0.0, -1e-3, -10.0, math.nan, math.inf, -math.inf]),
-    "batch_size": ([0, 1, 32, 128, 299, 300, 60000], [-1, -128]),
+    "lr": ([1e-3, 0.05, 0.1, 2.0, 10.0, 1e-12, 5e-324], [0.0, -0.0, -1e-3, -10.0, 10.5, 1e9, 1e308, math.nan,
+                                                         math.inf, -math.inf]),
+    "batch_size": ([0, 1, 32, 128, 299, 300, 60000, 1_000_000], [-1, -128, 1_000_001, 10**8]),
     "epochs": ([1, 2, 500, 100_000], [0, -1, -(10**9), 100_001, 10**12]),
     "l2": ([0.0, 1e-4, 1.0, 1e300], [-1e-6, math.nan, math.inf, -math.inf]),
     "dropout": ([0.0, 0.2, 0.5, 0.999999], [1.0, 1.5, -0.1, math.nan, math.inf]),
     "momentum": ([0.0, 0.9, 0.99], [1.0, -0.5, math.nan]),
     "val_size": ([0, 10, 100, 299], [-1, -5000]),
     "limit": ([None, 1, 50, 10**9], [0, -5]),
-    "seed": ([0, 1, 12345, 2**32, 2**64 + 1], [-1, -(2**40)]),
+    "seed": ([0, 1, 12345, 2**32 - 1], [-1, -(2**40), 2**32, 10**20, 2**64 + 1]),
     "activation": (list(ACTIVATIONS), ["swish", "", "RELU", "relu "]),
     "optimizer": (list(OPTIMIZERS), ["adamw", "", "SGD"]),
     "schedule": (list(SCHEDULES), ["linear", ""]),
     "init": (["auto", *INITIALIZERS], ["zeros", ""]),
     "normalization": (["unit", "standard"], ["minmax", ""]),
     "augment": ([False, True], []),
+    "pen_digits": ([0.0, 0.0, 0.25, 0.5], [-0.1, 0.6, math.nan]),
+    "scribbles": ([0.0, 0.0, 0.05, 0.3], [-0.01, 0.51, math.inf]),
 }
 LAYER_SIZES = ([1, 2, 10, 64, 128, 256, 1024, np.int64(32), np.int32(7)],                  # valid
                [0, -1, -256, 2.5, "128", None])                                            # invalid
@@ -174,14 +188,15 @@ def test_validate_agrees_with_the_rules_and_valid_configs_really_start():
     rng = random.Random("config-fuzz")
     data = random_data(n_train=N_TRAIN, n_test=20, seed=1)
     tally = {"valid": 0, "invalid": 0, "started": 0}
-    for case in range(CASES):
+    cases = CASES + 500   # the tighter limits make more draws invalid; keep >= 100 started runs
+    for case in range(cases):
         c = random_config(rng, p_invalid=rng.choice([0.0, 0.03, 0.1, 0.3]))
         problem = judge(c, None, f"case {case}")
         tally["invalid" if problem else "valid"] += 1
-        if problem is None and expected_problem(c, N_TRAIN) is None and training_bytes(c) < 8 << 20:
+        if problem is None and expected_problem(c, N_TRAIN) is None and sum(training_bytes(c)) < 8 << 20:
             # "Valid" must mean "will run": build the session and train one batch.
             c = replace(c, epochs=min(c.epochs, 2))
-            with np.errstate(all="ignore"):   # lr 1e308 is valid; it diverges, which is reported
+            with np.errstate(all="ignore"):   # lr 10 is valid; it may diverge, which is reported
                 try:
                     events = TrainingSession(c, data).run()
                     next(events)
@@ -189,16 +204,20 @@ def test_validate_agrees_with_the_rules_and_valid_configs_really_start():
                 except Exception as exc:  # noqa: BLE001
                     pytest.fail(f"case {case}: valid config failed to start: {type(exc).__name__}: {exc} ({c})")
             tally["started"] += 1
-    print(f"\nconfig fuzz (validate): {CASES} cases: {tally}")
+    print(f"\nconfig fuzz (validate): {cases} cases: {tally}")
     assert tally["valid"] >= 150 and tally["invalid"] >= 300 and tally["started"] >= 100, tally
 
 
-def test_validation_size_against_the_data_set():
+def test_validation_size_and_limit_against_the_data_set():
     rng = random.Random("config-fuzz-n-train")
-    for case in range(100):
-        n_train = rng.choice([1, 10, 300, 60000])
-        c = TrainingConfig(hidden=(16,), val_size=rng.choice([0, n_train - 1, n_train, n_train + 1, 10**9]))
-        judge(c, n_train, f"n_train case {case}")
+    seen = set()
+    for case in range(300):
+        n_train = rng.choice([1, 10, 70, 300, 60000])
+        val = rng.choice([0, n_train - 1, n_train, n_train + 1, 10**9, 5000])
+        limit = rng.choice([None, 1, n_train - val, n_train - val + 1, 99_999_999])
+        c = TrainingConfig(hidden=(16,), val_size=val, limit=limit if limit is None or limit >= 1 else None)
+        seen.add(judge(c, n_train, f"n_train case {case}"))
+    assert {None, "validation", "limit"} <= seen
 
 
 def test_enormous_layers_are_refused_up_front_with_the_estimated_size():
@@ -218,7 +237,10 @@ def test_enormous_layers_are_refused_up_front_with_the_estimated_size():
                 with pytest.raises(ConfigError) as info:
                     c.validate()
                 message = str(info.value)
-                assert "network too large" in message and "GiB" in message, message
+                params, activations = training_bytes(c)
+                blamed = ("batch size too large", "batch_size") if activations > params else \
+                    ("network too large", "hidden")
+                assert blamed[0] in message and "GiB" in message and info.value.field == blamed[1], message
                 assert len(message) < 300, f"unreadable message ({len(message)} chars): {message[:120]}..."
     finally:
         tracemalloc.stop()
@@ -313,7 +335,9 @@ def test_cli_parser_and_config_from_args(capsys):
 @pytest.mark.parametrize("args,message", [
     (["--seed", "-1"], "seed"),
     (["--hidden", "1" * 400], "GiB"),
-    (["--batch-size", "9" * 400], "GiB"),
+    (["--batch-size", "9" * 400], "batch size"),
+    (["--lr", "1e9"], "learning rate"),
+    (["--seed", str(10**20)], "seed"),
     (["--hidden", "16", "--lr", "nan"], "learning rate"),
 ])
 def test_cli_refuses_before_loading_anything(args, message):

@@ -8,7 +8,9 @@ import threading
 
 import numpy as np
 import pytest
+from helpers import digit_png as _digit_png
 from helpers import drag_stroke
+from helpers import drop_file as _drop
 from PySide6.QtCore import QThread, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
@@ -83,9 +85,13 @@ def settle(qtbot) -> None:
 def test_the_contract_widgets_exist(window):
     from PySide6.QtWidgets import QWidget
 
-    for name in ("drawingCanvas", "trainButton", "stopButton", "predictionChart", "lossPlot", "accuracyPlot"):
+    for name in ("drawingCanvas", "trainButton", "stopButton", "predictionChart", "lossPlot", "accuracyPlot",
+                 "modelsPanel"):
         assert window.findChild(QWidget, name) is not None, name
-    assert window.model is not None and window.model_label.text().startswith("Model: trained.npz")
+    # The model given was imported into the library and is the current model, named after its file.
+    assert window.model is not None and window.model_label.text().startswith("Model: trained ·")
+    current = [m for m in window.models() if m["current"]]
+    assert len(current) == 1 and current[0]["name"] == "trained" and window.chart.source() == "current: trained"
 
 
 @pytest.mark.parametrize("digit, strokes", [(1, ONE), (0, ZERO), (7, SEVEN), (4, FOUR)],
@@ -136,7 +142,10 @@ def test_train_button_runs_a_small_training_to_completion(window, qtbot):
     expected = window.model.predict_proba(window.preview.pixels())[0]
     np.testing.assert_allclose(window.chart.probabilities(), expected, atol=1e-5)
     assert seen and train_button.isEnabled()
-    assert "trained just now" in window.model_label.text()
+    # A completed run joined the library and became the current model; the chart and label name it.
+    current = next(m for m in window.models() if m["current"])
+    assert current["status"] == "completed" and current["test_accuracy"] == metrics["test_accuracy"]
+    assert current["name"] in window.model_label.text() and window.chart.source() == f"current: {current['name']}"
 
 
 def test_the_drawing_is_re_predicted_while_the_network_learns(window, qtbot):
@@ -166,14 +175,22 @@ def test_stop_in_the_first_epoch_keeps_the_old_model_and_leaves_no_thread(window
     assert window.panel.progress_bar.value() < window.panel.progress_bar.maximum()
 
 
-def test_stop_after_an_epoch_keeps_what_was_learnt(window, qtbot):
+def test_stop_after_an_epoch_keeps_what_was_learnt_and_offers_it(window, qtbot):
+    old = window.model
     set_fields(window, hidden="32", epochs="50", limit="2000")
     window.panel.train_button.click()
     qtbot.waitUntil(lambda: window.plots.point_counts()["train_loss"] >= 1, timeout=20000)
     with qtbot.waitSignal(window.training_finished, timeout=10000) as finished:
         window.panel.stop_button.click()
     assert finished.args[0]["status"] == "stopped" and finished.args[0]["epochs"] >= 1
-    assert "stopped" in window.model_source and window.model.describe().startswith("784-32-10")
+    # A stopped run never replaces the current model by itself: it joins the library, and the window
+    # says so and offers it.
+    run = next(m for m in window.models() if m["status"] == "stopped")
+    assert window.model is old and not run["current"]
+    assert "stopped" in window.notice.text() and run["name"] in window.notice.text()
+    qtbot.mouseClick(window.notice.action_button, Qt.MouseButton.LeftButton)     # "Use it"
+    assert window.model.describe().startswith("784-32-10") and window.model_source == run["name"]
+    assert next(m for m in window.models() if m["id"] == run["id"])["current"] and not window.notice.text()
 
 
 def test_pause_and_resume(window, qtbot):
@@ -274,8 +291,8 @@ def test_save_reopen_and_remember(window, qtbot, tmp_path, monkeypatch):
     set_fields(window, epochs="3")
     window.resize(1100, 700)
     window.close()
-    again = open_window(qtbot)               # no model given: the last one used comes back
-    assert again.model_source == "mine.npz" and again.model.describe() == window.model.describe()
+    again = open_window(qtbot)               # no model given: the library's current model comes back
+    assert again.model_source == "trained" and again.model.describe() == window.model.describe()
     assert again.panel.edits["epochs"].text() == "3"
 
 
@@ -306,6 +323,14 @@ def test_export_drawing_and_help_dialogs(window, qtbot, tmp_path):
     assert "Ctrl+Z" in shortcuts.text()
     about.close()
     shortcuts.close()
+    help_action = next(a for a in help_menu.actions() if "How this works" in a.text())
+    assert help_action.shortcut().toString() == "F1"
+    help_action.trigger()                       # "How this works": what each part is, and the shortcuts
+    page = window.show_help()
+    assert page.isVisible() and page is window.show_help()
+    for words in ("backpropagation", "validation", "memorize", "centre of mass", "learning rate", "Ctrl+Z"):
+        assert words in page.text(), words
+    page.close()
 
 
 def _epoch(epoch, acc, val_acc=None):
@@ -478,19 +503,19 @@ def test_an_epoch_end_repaints_the_two_plots_in_separate_turns(qtbot):
     assert counts["train_loss"] == counts["train_accuracy"] == 2 and counts["test"] == 1
 
 
-def test_the_trained_model_is_kept_by_the_training_thread_never_the_window(window, qtbot, monkeypatch):
-    # The autosave (atomic write + fsync) ran in the GUI thread: on a slow disk, a frozen window.
-    import mnist_gui.jobs as jobs_module
+def test_the_run_is_recorded_by_the_training_thread_never_the_window(window, qtbot, monkeypatch):
+    # The model write (atomic write + fsync) ran in the GUI thread once: on a slow disk, a frozen window.
+    import mnist_gui.state.library as library_module
 
     release, writers = threading.Event(), []
-    real_save = jobs_module.save_model
+    real_save = library_module.save_model
 
     def slow_save(model, path):
         writers.append(threading.current_thread())
         assert release.wait(10), "never released"
         real_save(model, path)
 
-    monkeypatch.setattr(jobs_module, "save_model", slow_save)
+    monkeypatch.setattr(library_module, "save_model", slow_save)
     set_fields(window, **QUICK)
     ticks = []
     with qtbot.waitSignal(window.training_finished, timeout=30000):
@@ -501,43 +526,32 @@ def test_the_trained_model_is_kept_by_the_training_thread_never_the_window(windo
         window.plots.add_epoch(_epoch(1, 0.9))    # the window keeps serving its timers meanwhile
         qtbot.waitUntil(lambda: bool(ticks), timeout=5000)
         release.set()
-    last = Settings().last_model or ""
-    assert last.endswith("last-trained.npz") and "trained just now" in window.model_label.text()
+    current = next(m for m in window.models() if m["current"])
+    assert current["status"] == "completed" and current["name"] in window.model_label.text()
     x = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    np.testing.assert_allclose(load_model(last).predict_proba(x), window.model.predict_proba(x), atol=1e-6)
+    np.testing.assert_allclose(load_model(current["model_path"]).predict_proba(x), window.model.predict_proba(x),
+                               atol=1e-6)
 
 
-def test_a_failed_autosave_is_reported_and_the_trained_model_still_used(window, qtbot, monkeypatch, model_path):
-    import mnist_gui.jobs as jobs_module
+def test_a_failed_record_is_reported_and_the_trained_model_still_used(window, qtbot, monkeypatch):
+    import mnist_gui.state.library as library_module
     from mnist_gui.errors import ModelFileError
 
     def failing_save(model, path):
         raise ModelFileError(f"{path}: disk full")
 
-    monkeypatch.setattr(jobs_module, "save_model", failing_save)
-    before = Settings().last_model
+    monkeypatch.setattr(library_module, "save_model", failing_save)
+    before = [m["id"] for m in window.models()]
     set_fields(window, **QUICK)
     with qtbot.waitSignal(window.training_finished, timeout=30000):
         window.start_training(window.panel.config())
-    assert "trained just now" in window.model_label.text()
-    assert "could not keep a copy" in window.statusBar().currentMessage()
-    assert Settings().last_model == before
-
-
-def test_which_runs_the_window_keeps():
-    from mnist_gui.training import TrainingFinished
-    from mnist_gui.state.models import keeps as window_keeps
-
-    def run(status, epochs):
-        return TrainingFinished(status=status, reason="", epochs_completed=epochs, test_accuracy=0.9,
-                                test_loss=0.3, val_accuracy=None, train_seconds=1.0, samples_per_second=1.0,
-                                history=())
-
-    assert window_keeps(run("completed", 3), has_model=True)
-    assert window_keeps(run("stopped", 1), has_model=True)
-    assert not window_keeps(run("stopped", 0), has_model=True)     # the old model is likely better
-    assert window_keeps(run("stopped", 0), has_model=False)        # better than nothing
-    assert not window_keeps(run("diverged", 2), has_model=False)
+    # The outcome carries the error; the run is not in the library (nothing half-written is left),
+    # but the trained model is in use, and the window says how to keep it.
+    assert window.model_source == "unsaved run (completed)" and window.model.describe().startswith("784-64-10")
+    message = window.statusBar().currentMessage()
+    assert "could not record the run" in message and "disk full" in message and "Save model as" in message
+    assert [m["id"] for m in window.models()] == before
+    assert sorted(p.name for p in window.library.runs_dir.iterdir()) == sorted(i for i in before if i != "shipped")
 
 
 def test_the_panel_and_the_command_line_accept_the_same_runs(window):
@@ -569,3 +583,208 @@ def test_a_damaged_settings_file_gives_defaults_not_a_dead_window(qtbot, model_p
     window = open_window(qtbot, model_path)
     assert window.pad.pen_width() == DrawingCanvas().pen_width()
     assert window.panel.config() is not None and window.model is not None
+
+
+def test_a_bad_field_says_why_in_the_panel_not_only_in_a_tooltip(window):
+    from PySide6.QtWidgets import QLabel
+
+    error = window.findChild(QLabel, "formError")
+    assert not error.isVisible()
+    for field, text, words in (("lr", "1e9", "learning rate"), ("seed", str(10**20), "seed"),
+                               ("limit", "99999999", "training images"), ("batch_size", "100000000", "batch size")):
+        set_fields(window, **{field: text})
+        assert window.panel.config() is None and not window.panel.train_button.isEnabled()
+        assert list(window.panel.errors()) == [field], window.panel.errors()   # blamed on the right field
+        assert error.isVisible() and words in error.text().lower(), error.text()
+        set_fields(window, **{field: {"lr": "0.002", "seed": "0", "limit": "", "batch_size": "128"}[field]})
+        assert window.panel.config() is not None and not error.isVisible()
+
+
+def test_edits_turn_the_preset_into_custom_and_a_preset_choice_keeps_them(window):
+    panel = window.panel
+    panel.apply_preset("fast")
+    assert panel.preset_combo.currentText() == "fast" and panel.config().preset == "fast"
+    set_fields(window, epochs="7", hidden="64")
+    assert panel.preset_combo.currentText() == "custom" and panel.config().preset is None
+    panel.preset_combo.setCurrentText("keras-book")             # picking a preset...
+    assert panel.config().preset == "keras-book" and panel.edits["epochs"].text() == "5"
+    panel.preset_combo.setCurrentText("custom")                 # ...does not lose the edits
+    assert panel.edits["epochs"].text() == "7" and panel.edits["hidden"].text() == "64"
+    assert panel.config().epochs == 7 and panel.config().optimizer == "adam"   # the edits of fast
+    set_fields(window, epochs="8", hidden="256,128")            # edited back to fast itself
+    assert panel.preset_combo.currentText() == "fast" and panel.config().preset == "fast"
+    set_fields(window, epochs="9")
+    state = panel.state_dict()
+    panel.apply_preset("best")
+    panel.restore(state)                                        # settings bring custom edits back
+    assert panel.preset_combo.currentText() == "custom" and panel.config().epochs == 9
+
+
+def test_paused_says_paused_and_a_stopped_run_reports_its_time(window, qtbot):
+    set_fields(window, **LONG)
+    window.panel.train_button.click()
+    bar = window.panel.progress_bar
+    qtbot.waitUntil(lambda: bar.value() > 0, timeout=10000)
+    window.pause_action.trigger()
+    qtbot.wait(300)                        # progress of the batch that ran on must not overwrite it
+    assert bar.format().startswith("paused") and "paused" in window.panel.detail_label.text()
+    assert "left" not in window.panel.detail_label.text()
+    window.pause_action.trigger()
+    qtbot.waitUntil(lambda: "left" in window.panel.detail_label.text(), timeout=10000)
+    with qtbot.waitSignal(window.training_finished, timeout=10000) as finished:
+        window.stop_action.trigger()
+    assert finished.args[0]["train_seconds"] > 0
+    assert " 0.0 s" not in window.panel.detail_label.text() and "of training" in window.panel.detail_label.text()
+
+
+def test_the_schedule_is_drawn_for_the_fields_and_every_control_explains_itself(window):
+    from PySide6.QtWidgets import QWidget
+
+    view = window.findChild(QWidget, "scheduleView")
+    set_fields(window, lr="0.002", epochs="5")
+    window.panel.schedule_combo.setCurrentText("cosine")
+    assert "peak 0.002" in view.accessibleDescription()
+    window.panel.schedule_combo.setCurrentText("constant")
+    assert view.accessibleDescription() == "learning rate 0.002 throughout"
+    set_fields(window, lr="-1")
+    assert "needs a valid" in view.accessibleDescription()
+    panel = window.panel
+    for widget in (*panel.edits.values(), *panel.combos.values(), panel.preset_combo, panel.augment_check):
+        assert len(widget.whatsThis()) > 30, widget.objectName()
+    assert "0.001" in panel.edits["lr"].whatsThis()             # a sensible range, not only a name
+
+
+def test_the_bars_carry_their_values_small_ones_stay_visible_and_hover_tells_exactly(window, qtbot):
+    from PySide6.QtWidgets import QToolTip
+
+    chart = window.chart
+    probs = np.array([0.0003, 0.002, 0.9, 0.05, 0.0, 0.0477, 0.0, 0.0, 0.0, 0.0])
+    chart.set_probabilities(probs)
+    labels = [item.textItem.toPlainText() for item in chart.value_items]
+    assert labels[:6] == ["", "", "90%", "5%", "", "5%"]
+    heights = chart.bars.opts["height"]
+    assert heights[0] > 0 and heights[4] > 0 and heights[2] == pytest.approx(0.9)   # a stub, not nothing
+    assert chart.accessibleName() == "Prediction"
+    assert chart.accessibleDescription() == "Reads 2, 90.0% sure; then 3 at 5.0%, 5 at 4.8%."
+    vb = chart.plot.getPlotItem().vb
+    chart._hover(vb.mapViewToScene(pg_point(3.0, 0.02)))      # the mouse over bar 3
+    assert QToolTip.text() == "P(3) = 5.0000%"
+    chart.set_probabilities(None)
+    assert chart.accessibleDescription().startswith("No prediction")
+    assert [item.textItem.toPlainText() for item in chart.value_items] == [""] * 10
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(x, y)
+
+
+def test_every_control_is_reachable_from_the_keyboard(window, qtbot):
+    """Alt+letter shortcuts are unique (and clear of the menus'), and Tab reaches every control."""
+    import re
+
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QTabWidget
+
+    letters = [a.text() for a in window.menuBar().actions()]
+    letters += [w.text() for kind in (QLabel, QAbstractButton) for w in window.findChildren(kind)
+                if w.isVisibleTo(window)]
+    letters += [t.tabText(i) for t in window.findChildren(QTabWidget) for i in range(t.count())]
+    keys = [m.group(1).lower() for text in letters for m in [re.search(r"&([^&])", text)] if m]
+    assert len(keys) >= 15 and len(keys) == len(set(keys)), sorted(keys)
+    for label in window.panel.findChildren(QLabel):        # every form label focuses its field
+        if "&" in label.text():
+            assert label.buddy() is not None, label.text()
+    # Tab walks through every enabled control of the training panel and reaches the canvas.
+    first = window.panel.preset_combo
+    first.setFocus()
+    seen, widget = [], first
+    for _ in range(300):
+        seen.append(widget)
+        widget = widget.nextInFocusChain()
+        if widget is first:
+            break
+    panel_controls = [w for kind in (QLineEdit, QComboBox, QAbstractButton) for w in window.panel.findChildren(kind)
+                      if w.isEnabled()]
+    assert all(w in seen for w in panel_controls), [w.objectName() for w in panel_controls if w not in seen]
+    assert window.canvas in seen and window.models_panel.table in seen
+
+
+def test_dropping_a_picture_on_the_canvas_classifies_it_as_predict_would(window, qtbot, tmp_path, model_path):
+    from mnist_gui.imaging.preprocess import preprocess_drawing
+    from mnist_gui.ui.imagefile import load_image
+
+    path = _digit_png(tmp_path)
+    seen = []
+    window.prediction_changed.connect(seen.append)
+    _drop(window.findChild(DrawingCanvas, "drawingCanvas"), path)
+    settle(qtbot)
+    assert seen, "no prediction_changed"
+    expected = window.model.predict_proba_one(preprocess_drawing(load_image(path)))
+    np.testing.assert_allclose(seen[-1], expected, atol=1e-6)
+    assert int(np.argmax(seen[-1])) == 7 and window.canvas.has_picture()
+    np.testing.assert_array_equal(window.preview.pixels(), preprocess_drawing(load_image(path)))
+    assert window.canvas.ink_array().max() > 200            # the picture is shown on the canvas
+    window.canvas.undo()                                   # back to the (empty) drawing
+    settle(qtbot)
+    assert not window.canvas.has_picture() and window.chart.probabilities() is None
+
+
+def test_dropping_a_model_opens_it_and_a_bad_picture_changes_nothing(window, qtbot, tmp_path, model_path):
+    other = load_model(model_path)
+    other.network.dense_layers[0].params["b"][:] += 0.01      # another model, not a copy of the open one
+    copy = tmp_path / "dropped.npz"
+    save_model(other, copy)
+    _drop(window.canvas, copy)
+    assert "dropped" in window.model_label.text()
+    np.testing.assert_array_equal(window.model.network.flat_params, other.network.flat_params)
+    draw(window, ONE)
+    settle(qtbot)
+    before = window.canvas.ink_array()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    _drop(window.canvas, broken)
+    assert window.last_error[0] == "Cannot read the picture" and "broken.png" in window.last_error[1]
+    np.testing.assert_array_equal(window.canvas.ink_array(), before)
+
+
+def test_classify_an_image_and_export_the_input_from_the_file_menu(window, qtbot, tmp_path, monkeypatch):
+    path = _digit_png(tmp_path)
+    monkeypatch.setattr(app_module.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    next(a for a in file_menu.actions() if "Classify" in a.text().replace("&", "")).trigger()
+    settle(qtbot)
+    assert window.chart.predicted_digit() == 7
+    out = tmp_path / "input28.png"
+    monkeypatch.setattr(app_module.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    export_menu = next(a.menu() for a in file_menu.actions() if a.menu() and "xport" in a.text())
+    next(a for a in export_menu.actions() if "input" in a.text()).trigger()
+    image = QImage(str(out))
+    assert image.width() == image.height() == 28
+    pixels = np.array([[image.pixelColor(x, y).red() for x in range(28)] for y in range(28)])
+    np.testing.assert_array_equal(pixels, window.preview.pixels())
+    assert "Exported the network input" in window.statusBar().currentMessage()
+    drawing = tmp_path / "drawing.png"
+    assert window.export_drawing(str(drawing)) and "Exported the drawing" in window.statusBar().currentMessage()
+    assert not window.export_drawing(str(tmp_path / "missing" / "x.png"))   # a folder that does not exist
+    assert window.last_error[0].startswith("Cannot export")
+
+
+def test_the_chart_says_when_a_drawing_does_not_look_like_a_digit(window, qtbot):
+    # A model trained with scribbles records a max-logit threshold; below it, the chart does not claim a
+    # digit. Here the threshold is set far above (or below) anything, to check the wiring both ways.
+    model = window.model_slots.displayed
+    draw(window, ONE)
+    settle(qtbot)
+    assert window.chart.predicted_digit() == 1 and not window.chart.not_a_digit()
+    seen = []
+    window.prediction_changed.connect(seen.append)
+    model.metadata["not_a_digit"] = {"score": "max_logit", "threshold": 1e9, "quantile": 0.02}
+    window._predict()
+    assert window.chart.not_a_digit() and seen and seen[-1].shape == (10,)   # the contract still fires
+    assert window.chart.confidence_label.text() == "not a digit?" and window.chart.digit_label.text() == "?"
+    assert window.chart.accessibleDescription().startswith("Does not look like a digit")
+    model.metadata["not_a_digit"]["threshold"] = -1e9
+    window._predict()
+    assert not window.chart.not_a_digit() and window.chart.digit_label.text() == "1"
+    del model.metadata["not_a_digit"]

@@ -110,7 +110,7 @@ def test_the_confusion_matrix_is_what_evaluate_prints_computed_off_the_gui_threa
     assert proc.returncode == 0, proc.stderr
     printed = json.loads(proc.stdout.strip().splitlines()[-1])
     np.testing.assert_array_equal(shown, np.array(printed["confusion"]))
-    assert "Test set (10,000 images), small.npz" in view.caption_text()
+    assert "Test set (10,000 images), small:" in view.caption_text()
     assert f"{printed['test_accuracy']:.2%}" in view.caption_text()
     # Percentages change what the cells say, not what the matrix is.
     qtbot.mouseClick(view.percent_box, Qt.MouseButton.LeftButton)
@@ -396,3 +396,107 @@ def test_a_failing_analysis_or_dataset_leaves_a_message_and_a_working_window(win
     gallery = open_tab(window, qtbot, "testGallery")
     qtbot.waitUntil(lambda: "Cannot load the test images" in gallery.placeholder.text(), timeout=30000)
     assert gallery.count() == 0 and window.confusion_matrix() is None
+
+
+def test_the_views_follow_the_current_model_and_a_dropped_picture(window, qtbot, tmp_path):
+    from helpers import digit_png, drop_file
+
+    from mnist_gui.data import load_mnist
+
+    confusion = open_tab(window, qtbot, "confusionMatrix")
+    qtbot.waitUntil(lambda: confusion.confusion() is not None, timeout=30000)
+    first = confusion.confusion()
+    small = next(m for m in window.models() if m["current"])
+    # Another model becomes the current one (opened, so it joins the library): the views follow it.
+    other = Model(build_mlp((784, 20, 10), seed=3), Normalization.standard())
+    save_model(other, tmp_path / "untrained.npz")
+    assert window.open_model(str(tmp_path / "untrained.npz"))
+    qtbot.waitUntil(lambda: "untrained" in confusion.caption_text(), timeout=30000)
+    test = load_mnist(None)
+    expected = np.bincount(10 * test.test_labels.astype(int) + window.model.predict(test.test_images),
+                           minlength=100).reshape(10, 10)
+    np.testing.assert_array_equal(window.confusion_matrix(), expected)
+    assert not np.array_equal(expected, first)
+    weights = open_tab(window, qtbot, "weightsView")
+    assert weights.grid.units == 20 and "untrained" in weights.caption_text()
+    assert window.set_current_model(small["id"])          # the Models panel's choice, through the contract
+    assert weights.grid.units == 48 and "small" in weights.caption_text()
+    confusion = open_tab(window, qtbot, "confusionMatrix")
+    np.testing.assert_array_equal(window.confusion_matrix(), first)   # its evaluation was kept
+    # A picture dropped on the canvas is looked inside like a drawing, and is the map's star.
+    inside = open_tab(window, qtbot, "insideView")
+    drop_file(window.canvas, digit_png(tmp_path))
+    qtbot.wait(3 * EMIT_INTERVAL_MS)
+    look = inside.look()
+    assert window.canvas.has_picture() and look is not None and look.winner == 7
+    np.testing.assert_allclose(look.probabilities, window.chart.probabilities(), atol=1e-6)
+    np.testing.assert_allclose(look.saliency, look_inside(window.model, window.input_image()).saliency, rtol=1e-6)
+    digit_map = open_tab(window, qtbot, "digitMap")
+    qtbot.waitUntil(lambda: digit_map.digit_map() is not None and digit_map.marker_position() is not None,
+                    timeout=30000)
+    hidden = look_inside(window.model, window.input_image()).hidden[-1]
+    np.testing.assert_allclose(digit_map.marker_position(), digit_map.digit_map().projection.project(hidden),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_a_model_chosen_during_a_run_is_the_one_the_views_show(window, qtbot):
+    weights = open_tab(window, qtbot, "weightsView")
+    small = window.model
+    small_id = next(m["id"] for m in window.models() if m["current"])
+    snapshots = []
+    window.runner.snapshot.connect(snapshots.append)
+    # The run's network has the small model's shape, so only the choice tells their tiles apart.
+    for key, text in {**SMALL_RUN, "hidden": "48", "epochs": "6", "limit": "8000"}.items():
+        window.panel.set_field(key, text)
+    window.panel.train_button.click()
+    qtbot.waitUntil(lambda: len(snapshots) >= 2, timeout=60000)
+    assert "in training" in weights.caption_text()
+    assert window.set_current_model(small_id)             # the user looks at a model of their choice meanwhile
+    assert window.model is small and "in training" not in weights.caption_text()
+    seen = len(snapshots)
+    qtbot.waitUntil(lambda: len(snapshots) >= seen + 2, timeout=60000)
+    wait_idle(window, qtbot)
+    qtbot.wait(50)
+    w0 = small.network.dense_layers[0].params["W"]
+    np.testing.assert_array_equal(weights.grid.w0, w0)
+    shown = weights.grid.mosaic.copy()                    # the tiles on screen are the chosen model's...
+    weights.grid.invalidate()
+    weights.grid.repaint()
+    np.testing.assert_array_equal(weights.grid.mosaic, shown)   # ...not a snapshot of the run's
+    assert "in training" not in weights.caption_text()
+    window.library_ui.follow_live()                       # "watch the run": the views follow it again
+    assert "in training" in weights.caption_text()
+    window.runner.stop()
+    qtbot.waitUntil(lambda: not window.runner.is_busy(), timeout=30000)
+    window.runner.snapshot.disconnect(snapshots.append)
+    wait_idle(window, qtbot)
+
+
+def test_the_views_paint_in_the_dark_theme(window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from mnist_gui.ui.theme import DARK, LIGHT, dark_palette
+
+    confusion = open_tab(window, qtbot, "confusionMatrix")
+    qtbot.waitUntil(lambda: confusion.confusion() is not None, timeout=30000)
+    counts = confusion.confusion()
+    empty = np.argwhere(counts == 0)[0]                   # a cell nobody's digits fell into: the background
+
+    def empty_cell_colour() -> str:
+        image = confusion.matrix.grab().toImage()
+        return image.pixelColor(confusion.matrix.cell_rect(*empty).center().toPoint()).name()
+
+    assert empty_cell_colour() == LIGHT.background
+    app = QApplication.instance()
+    light = app.palette()
+    try:
+        app.setPalette(dark_palette())
+        qtbot.wait(50)
+        assert empty_cell_colour() == DARK.background
+        assert all(view.theme is DARK for view in window.insight.views())
+        digit_map = open_tab(window, qtbot, "digitMap")
+        assert digit_map.plot.backgroundBrush().color().name() == DARK.background
+    finally:
+        app.setPalette(light)
+    qtbot.wait(50)
+    assert all(view.theme is LIGHT for view in window.insight.views())

@@ -112,6 +112,25 @@ def test_softmax_cross_entropy_gradient_and_value():
     assert rel_error(analytic, numeric) < 1e-7
 
 
+def test_not_a_digit_rows_are_trained_toward_the_uniform_distribution():
+    # Outlier exposure: label -1 means "no class"; its target is 1/K everywhere.
+    loss = SoftmaxCrossEntropy()
+    logits = RNG.standard_normal((7, 10)) * 3
+    labels = np.array([3, -1, 0, -1, 9, 5, -1])
+    value = loss.forward(logits, labels)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    target = np.where(labels[:, None] < 0, 0.1, np.eye(10)[np.maximum(labels, 0)])
+    assert value == pytest.approx(-np.mean((target * np.log(p)).sum(1)), rel=1e-12)
+    analytic = loss.backward().copy()
+    np.testing.assert_allclose(analytic, (p - target) / 7, atol=1e-12)
+    numeric = numeric_grad(lambda: loss.forward(logits, labels), logits)
+    assert rel_error(analytic, numeric) < 1e-7
+    # float32 gives the same, and the uniform rows leave the labelled ones exactly as before
+    loss.forward(logits.astype(np.float32), labels)
+    np.testing.assert_allclose(loss.backward(), analytic, atol=1e-6)
+
+
 def test_loss_is_stable_for_huge_logits():
     loss = SoftmaxCrossEntropy()
     logits = np.array([[1000.0, 0.0, -1000.0]], dtype=np.float32)

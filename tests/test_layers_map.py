@@ -13,7 +13,7 @@ import mnist_gui
 
 PACKAGE = Path(mnist_gui.__file__).parent
 # Bottom to top, as the map in mnist_gui/__init__.py states it.
-LAYERS = [{"digits", "errors", "atomic", "resources_path", "__init__", "__version__", "resources"}, {"nn"}, {"data"}, {"model"},
+LAYERS = [{"digits", "errors", "atomic", "formatting", "resources_path", "__init__", "__version__", "resources"}, {"nn"}, {"data"}, {"model"},
           {"imaging"}, {"training"}, {"insight"}, {"state"}, {"jobs"}, {"ui", "app"}, {"bench", "cli", "__main__"}]
 
 

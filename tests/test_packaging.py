@@ -34,6 +34,11 @@ def test_wheel_contains_resources(wheel):
     if (ROOT / "resources" / "pretrained.npz").exists():
         assert "mnist_gui/resources/pretrained.npz" in names
     assert "mnist_gui/nn/layers.py" in names and "mnist_gui/data/idx.py" in names
+    for f in ("pendigits-orig.tra.gz", "README.md", "SHA256SUMS"):
+        assert f"mnist_gui/resources/pendigits/{f}" in names
+    # Every module of every sub-package ships (a package missing from pyproject's list would not).
+    sources = {str(p.relative_to(ROOT)) for p in (ROOT / "mnist_gui").rglob("*.py")}
+    assert sources <= names, sorted(sources - names)
 
 
 def test_installed_wheel_finds_its_resources(wheel, tmp_path):

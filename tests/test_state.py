@@ -1,4 +1,5 @@
-"""Which model is speaking (mnist_gui.state.models): loaded, live once weights arrive, and the keep rule."""
+"""Which model is speaking (mnist_gui.state.models): current, live once weights arrive, what the bars
+are labelled, and the rule that decides whether a finished run becomes the current model."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from mnist_gui.model import Model, Normalization
 from mnist_gui.nn import build_mlp
-from mnist_gui.state.models import ModelSlots, keeps
+from mnist_gui.state.models import ModelSlots, becomes_current
 from mnist_gui.training import TrainingFinished
 
 
@@ -20,46 +21,77 @@ def finished(status: str, epochs: int) -> TrainingFinished:
                             val_accuracy=None, train_seconds=1.0, samples_per_second=1.0, history=())
 
 
-def test_the_keep_rule():
-    assert keeps(finished("completed", 3), has_model=True)
-    assert keeps(finished("stopped", 1), has_model=True)
-    assert not keeps(finished("stopped", 0), has_model=True)     # the old model is likely better
-    assert keeps(finished("stopped", 0), has_model=False)        # better than nothing
-    assert not keeps(finished("diverged", 2), has_model=False)
+def test_the_rule_for_a_finished_run():
+    # A completed run becomes current, unless the user chose another model while it trained.
+    assert becomes_current("completed", has_current=True, chosen_during_run=False)
+    assert not becomes_current("completed", has_current=True, chosen_during_run=True)
+    # Stopped or diverged: never by itself (the user is told and chooses)...
+    for status in ("stopped", "diverged"):
+        for chosen in (False, True):
+            assert not becomes_current(status, has_current=True, chosen_during_run=chosen)
+    # ...except a stopped run when there is no model at all: it replaces nothing.
+    assert becomes_current("stopped", has_current=False, chosen_during_run=False)
+    assert not becomes_current("diverged", has_current=False, chosen_during_run=False)
+    assert becomes_current("completed", has_current=False, chosen_during_run=False)
 
 
 def test_predictions_follow_the_live_network_only_once_its_weights_arrive():
     slots = ModelSlots()
     loaded, initial, trained = model(1), model(2), model(3)
-    slots.load(loaded, "file.npz")
-    assert slots.displayed is loaded and not slots.training
+    slots.load(loaded, "file")
+    assert slots.displayed is loaded and not slots.training and slots.caption() == "current: file"
     slots.start_training(initial)
-    assert slots.training and slots.displayed is loaded       # no weights yet: the loaded model speaks
+    assert slots.training and slots.displayed is loaded       # no weights yet: the current model speaks
     live = slots.apply_weights(trained.network.get_weights())
     assert live is initial and slots.displayed is initial
+    assert slots.caption() == "in training"
+    slots.note_progress(3, 5)
+    slots.note_epoch(0.9712)
+    assert slots.caption() == "in training: epoch 3/5, 97.1% val"
     x = np.random.default_rng(0).integers(0, 256, (3, 784), dtype=np.uint8)
     np.testing.assert_array_equal(slots.displayed.predict_proba(x), trained.predict_proba(x))
+    assert slots.finish_training(finished("completed", 2), trained, name="run 1")
+    assert slots.loaded is trained and slots.displayed is trained and slots.source == "run 1"
+    assert not slots.training and slots.caption() == "current: run 1"
+
+
+def test_a_model_chosen_during_training_speaks_and_stays_current():
+    slots = ModelSlots()
+    slots.load(model(1), "first")
+    slots.start_training(model(2))
+    slots.apply_weights(model(5).network.get_weights())
+    assert slots.displayed is slots.live
     other = model(4)
-    slots.load(other, "opened.npz")                            # opened during the run: loaded, not displayed
-    assert slots.loaded is other and slots.displayed is initial
-    assert slots.finish_training(finished("completed", 2), trained)
-    assert slots.loaded is trained and slots.displayed is trained and slots.source == "trained just now (completed)"
-    assert not slots.training
+    slots.load(other, "opened")                                # the user's choice during the run
+    assert slots.displayed is other and slots.chosen_during_run and slots.caption() == "current: opened"
+    assert slots.follow_live() and slots.displayed is slots.live   # "watch the run" again
+    assert not slots.finish_training(finished("completed", 2), model(3), name="run")
+    assert slots.loaded is other and slots.source == "opened"  # the choice stands
+    assert not slots.follow_live()                             # no run any more
 
 
-def test_a_run_that_is_not_kept_leaves_the_loaded_model():
+def test_a_stopped_or_diverged_run_leaves_the_current_model():
     slots = ModelSlots()
     loaded = model(1)
-    slots.load(loaded, "file.npz")
-    for status, epochs in (("diverged", 3), ("stopped", 0)):
+    slots.load(loaded, "file")
+    for status, epochs in (("diverged", 3), ("stopped", 0), ("stopped", 4)):
         slots.start_training(model(2))
         slots.apply_weights(model(5).network.get_weights())
         assert not slots.finish_training(finished(status, epochs), model(3))
-        assert slots.loaded is loaded and slots.displayed is loaded and slots.source == "file.npz"
+        assert slots.loaded is loaded and slots.displayed is loaded and slots.source == "file"
     slots.start_training(model(2))
     slots.apply_weights(model(5).network.get_weights())
     slots.end_training()                                       # failed or abandoned
     assert slots.displayed is loaded and slots.apply_weights(model(5).network.get_weights()) is None
+
+
+def test_without_a_model_a_stopped_run_becomes_current():
+    slots = ModelSlots()
+    assert slots.caption() == "no model"
+    slots.start_training(model(2))
+    trained = model(3)
+    assert slots.finish_training(finished("stopped", 0), trained)
+    assert slots.loaded is trained and slots.source == "unsaved run (stopped)"
 
 
 # -- the run's epochs (time travel) and what the insight views look at --------------------------------
@@ -174,3 +206,31 @@ def test_an_epoch_travelled_to_that_is_thinned_out_means_now():
     assert insp.epoch == 1
     insp.add_epoch(2, tuple(weights_of(4)), None)      # over budget: epoch 1, in the middle, goes
     assert insp.epochs() == [0, 2] and insp.epoch is None and insp.model() is slots.displayed
+
+
+def test_inspection_of_a_continued_run_and_of_a_model_chosen_during_it():
+    from mnist_gui.state.inspection import Inspection
+
+    slots = ModelSlots()
+    parent = model(1)
+    slots.load(parent, "parent")
+    insp = Inspection(slots)
+    slots.start_training(parent.copy())
+    insp.start_run(parent, 7, epochs_before=4)             # trained 4 epochs before, 3 more now
+    slots.apply_weights(weights_of(3))
+    assert insp.epochs() == [4] and insp.following_run() and insp.model() is slots.live
+    assert insp.caption() == "the network in training (epoch 4 of 7 done)"
+    insp.add_epoch(5, tuple(weights_of(4)), None)
+    insp.select_epoch(4)
+    assert insp.caption() == "epoch 4, where this run continued from"
+    insp.select_epoch(5)
+    assert insp.caption() == "epoch 5 of 7"
+    insp.select_epoch(None)
+    chosen = model(9)
+    slots.load(chosen, "chosen")                           # the user looks at another model during the run
+    insp.model_loaded(chosen)
+    assert not insp.following_run() and insp.model() is chosen and insp.caption() == "chosen"
+    assert insp.evaluation_request().model is chosen and insp.map_request().model is chosen
+    assert insp.epochs() == [4, 5]                         # the run's epochs stay: it is still training
+    slots.follow_live()
+    assert insp.following_run() and insp.model() is slots.live

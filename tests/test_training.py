@@ -285,3 +285,77 @@ def test_every_refusal_names_its_setting():
         TrainingConfig(hidden=(200000, 200000)).validate()
     assert info.value.field == "hidden" and "GiB" in str(info.value)
     TrainingConfig(epochs=100_000).validate()   # the cap itself is allowed
+
+
+# -- continuing a model --------------------------------------------------------------------------------
+def test_continuing_starts_from_the_weights_and_numbers_epochs_after_the_old_ones():
+    from mnist_gui.training.continuation import continue_config
+
+    data = small_mnist(6000, 2000)
+    first_cfg = TrainingConfig(hidden=(32,), epochs=2, val_size=1000, normalization="standard")
+    first, done = train(first_cfg, data)
+    # A learning rate too small to move anything: the continued model must be the initial one.
+    still = continue_config(TrainingConfig(optimizer="sgd", lr=1e-30, epochs=1, val_size=1000), first)
+    assert still.hidden == (32,) and still.normalization == "standard" and still.activation == "relu"
+    session = TrainingSession(still, data, initial=first)
+    events = run_all(session)
+    epochs = [e for e in events if isinstance(e, EpochResult)]
+    ticks = [e for e in events if isinstance(e, BatchProgress)]
+    assert [e.epoch for e in epochs] == [3] and epochs[0].epochs == 3 and ticks[-1].epoch == 3
+    end = events[-1]
+    assert end.epochs_completed == 1 and end.reason == "completed 1 epoch (3 in all)"
+    assert end.test_accuracy == pytest.approx(done.test_accuracy, abs=1e-4)
+    np.testing.assert_allclose(session.model.network.flat_params, first.network.flat_params, atol=1e-6)
+    assert [h["epoch"] for h in session.model.metadata["history"]] == [1, 2, 3]
+    # With a real learning rate it goes on learning from there.
+    more = continue_config(TrainingConfig(epochs=2, val_size=1000, lr=1e-3), first)
+    session = TrainingSession(more, data, initial=first)
+    later = drive(session.run())
+    assert later.history[0].epoch == 3 and later.history[-1].train_loss < done.history[-1].train_loss
+    assert first.network.flat_params is not session.model.network.flat_params   # the initial model is untouched
+
+
+def test_a_configuration_that_does_not_fit_the_model_is_refused():
+    from mnist_gui.model import Model, Normalization
+    from mnist_gui.nn import build_mlp
+    from mnist_gui.training.continuation import continue_config
+
+    data = random_data()
+    model = Model(build_mlp((784, 16, 10), activation="tanh"), Normalization.unit())
+    with pytest.raises(ConfigError, match="does not describe"):
+        TrainingSession(TrainingConfig(hidden=(8,), epochs=1, val_size=50), data, initial=model)
+    with pytest.raises(ConfigError, match="its activation cannot change") as error:
+        continue_config(TrainingConfig(activation="relu"), model, explicit={"activation"})
+    assert error.value.field == "activation"
+    fitted = continue_config(TrainingConfig(hidden=(99,), preset="fast"), model)   # not given on purpose: fitted
+    assert fitted.hidden == (16,) and fitted.activation == "tanh" and fitted.normalization == "unit"
+    assert fitted.preset is None
+    linear = Model(build_mlp((784, 10)), Normalization.unit())
+    with pytest.raises(ConfigError, match="without hidden layers"):
+        continue_config(TrainingConfig(), linear)
+
+
+@pytest.mark.parametrize("how", ["stop", "diverge"])
+def test_a_run_ended_within_its_first_epoch_reports_the_time_it_trained(how):
+    # A run stopped 10 s into its first epoch said "0.0 s, 3,560 images/s"; so did a diverged one.
+    data = random_data(6000, 50)
+    control = TrainingControl()
+    cfg = TrainingConfig(hidden=(32,), epochs=3, batch_size=10, val_size=100, lr=10.0 if how == "diverge" else 1e-3,
+                         optimizer="sgd")
+    session = TrainingSession(cfg, data, control, progress_interval=0.0)
+    for event in session.run():
+        if isinstance(event, BatchProgress) and event.step == 50:
+            control.stop()
+        if isinstance(event, TrainingFinished):
+            finished = event
+    assert finished.epochs_completed == 0 and finished.status == ("stopped" if how == "stop" else "diverged")
+    assert finished.train_seconds > 0
+    if how == "stop":   # 50 batches of 10 images in that time (the rate's clock also runs through evaluation)
+        assert 0 < finished.samples_per_second * finished.train_seconds <= 500 * 1.001
+
+
+def test_the_reason_counts_epochs_in_good_english():
+    data = random_data(400, 50)
+    one = run_all(TrainingSession(TrainingConfig(hidden=(8,), epochs=1, val_size=50), data))[-1]
+    two = run_all(TrainingSession(TrainingConfig(hidden=(8,), epochs=2, val_size=50), data))[-1]
+    assert one.reason == "completed 1 epoch" and two.reason == "completed 2 epochs"

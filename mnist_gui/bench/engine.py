@@ -10,6 +10,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 
@@ -119,10 +120,13 @@ def time_to_accuracy(config, target: float, data_path=None) -> tuple[float | Non
 
 
 def peak_rss_of_training(args: list[str]) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of ``mnist-gui train ARGS`` in a fresh process."""
+    """(peak RSS in MB, wall seconds) of ``mnist-gui train ARGS`` in a fresh process (which records its
+    run in a temporary library, not the user's)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *args], capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as library:
+        proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *args], capture_output=True, text=True,
+                              env=dict(os.environ, MNIST_GUI_DATA_DIR=library))
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr)
@@ -161,4 +165,30 @@ def augment_batch_ms(batch_size: int = 128, repeats: int = 300) -> dict:
         times.append(time.perf_counter() - t0)
     ms = np.array(times) * 1e3
     return {"median": float(np.median(ms)), "best": float(ms.min())}
+
+
+def stroke_timings(side: int = 400, repeats: int = 10) -> dict:
+    """The canvas rasterizer (:mod:`mnist_gui.imaging.strokes`), in ms: the median time of one new
+    segment of a 22 px pen on a ``side`` px canvas (what each mouse move costs), and the best time of a
+    whole re-render of 30 strokes of 30 points (undo, resize)."""
+    from mnist_gui.imaging.strokes import Stroke, draw_segment, render
+
+    rng = np.random.default_rng(0)
+    img = np.zeros((side, side), np.uint8)
+    points = [rng.uniform(0.2, 0.8, 2)]
+    for _ in range(400):
+        points.append(np.clip(points[-1] + rng.normal(0, 0.012, 2), 0, 1))
+    segment = []
+    for a, b in zip(points[:-1], points[1:]):
+        t = time.perf_counter()
+        draw_segment(img, a, b, 22 / side)
+        segment.append(time.perf_counter() - t)
+    drawing = [Stroke(22 / side, np.clip(rng.uniform(0.1, 0.9, 2) + np.cumsum(rng.normal(0, 0.02, (30, 2)), 0), 0, 1))
+               for _ in range(30)]
+    full = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        render(drawing, side, img)
+        full.append(time.perf_counter() - t)
+    return {"segment_ms": float(np.median(segment) * 1e3), "render_ms": float(min(full) * 1e3)}
 

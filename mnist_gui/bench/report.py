@@ -14,9 +14,11 @@ compared as ratios without trusting absolute timings from another day:
 6. start-up: process start -> main window shown and painted;
 7. memory: peak RSS of a whole ``fast`` training run in a fresh process;
 8. augmentation: one batch of 128 distorted (what ``--augment`` adds to every step);
+9. canvas rasterizer: one new segment (each mouse move), and a whole drawing re-rendered;
+10. library: listing 500 runs, cold and warm, and filling the Models panel (:mod:`mnist_gui.bench.library`);
 4b. section 4 with the weights view and the confusion matrix visible;
-9. the inside view: one drawing update for ``best``'s 784-1024-1024-10 network;
-10. opening the gallery of the 10,000 test images.
+11. the inside view: one drawing update for ``best``'s 784-1024-1024-10 network;
+12. opening the gallery of the 10,000 test images.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import json
 import numpy as np
 
 from mnist_gui.bench.engine import (augment_batch_ms, engine_fraction_of_gemm, engine_throughput, gemm_gflops,
-                                    machine_description, peak_rss_of_training, time_to_accuracy)
+                                    machine_description, peak_rss_of_training, stroke_timings, time_to_accuracy)
 
 
 def run(full: bool, include_gui: bool = True) -> dict:
@@ -60,6 +62,10 @@ def run(full: bool, include_gui: bool = True) -> dict:
     results["peak_rss_mb"] = rss
     results["train_process_seconds"] = wall
     results["augment_ms"] = augment_batch_ms(repeats=300 if full else 30)
+    results["strokes_ms"] = stroke_timings(repeats=10 if full else 3)
+    from mnist_gui.bench.library import measure
+
+    results["library"] = measure(500 if full else 50, repeats=5 if full else 1)
 
     if include_gui:
         from mnist_gui.bench.window import gui_measurements
@@ -120,14 +126,20 @@ def format_table(r: dict) -> str:
     rows.append(("7. peak RSS, whole training process", f"{r['peak_rss_mb']:.0f} MB", "target <= 350 MB"))
     rows.append(("8. augmentation, one batch of 128", f"median {r['augment_ms']['median']:.2f} ms, "
                  f"best {r['augment_ms']['best']:.2f} ms", ""))
+    rows.append(("9. canvas rasterizer, 400 px, 22 px pen", f"one segment {r['strokes_ms']['segment_ms']:.3f} ms "
+                 f"(median), 30 strokes re-rendered {r['strokes_ms']['render_ms']:.1f} ms", ""))
+    if "library" in r:
+        from mnist_gui.bench.library import describe
+
+        rows.append(("10. library: list the runs", describe(r["library"]), "target < 1 s for 500"))
     if "inside_update_ms" in r:
         i = r["inside_update_ms"]
-        rows.append((f"9. inside view, one drawing update, {i['network']}",
+        rows.append((f"11. inside view, one drawing update, {i['network']}",
                      f"median {i['median']:.2f} ms, p99 {i['p99']:.2f} ms; while a training thread runs: median "
                      f"{i['training_median']:.2f} ms, p99 {i['training_p99']:.2f} ms", "target <= 5 ms"))
     if "gallery_open_ms" in r:
         g = r["gallery_open_ms"]
-        rows.append((f"10. opening the gallery, {g['images']:,} test images",
+        rows.append((f"12. opening the gallery, {g['images']:,} test images",
                      f"median {g['median']:.1f} ms, max {g['max']:.1f} ms (evaluation ready); first opening "
                      f"with the evaluation computed in the worker: {g['first_with_evaluation']:.0f} ms",
                      "target <= 100 ms"))
@@ -139,7 +151,7 @@ def format_table(r: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mnist_gui.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true", help="the real measurements (a few minutes)")
-    parser.add_argument("--no-gui", action="store_true", help="skip the window measurements (4-6, 9, 10)")
+    parser.add_argument("--no-gui", action="store_true", help="skip the window measurements (4-6, 4b, 11, 12)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     results = run(full=args.full, include_gui=not args.no_gui)

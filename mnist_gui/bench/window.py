@@ -43,10 +43,12 @@ def _app():
 
 
 def _isolated_settings(folder: str) -> None:
+    """Settings and the library of runs in ``folder``: a benchmark never touches the user's."""
     from PySide6.QtCore import QSettings
 
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+    os.environ["MNIST_GUI_DATA_DIR"] = os.path.join(folder, "data")
 
 
 def _draw_digit(canvas) -> None:
@@ -419,7 +421,7 @@ def gui_measurements(full: bool, data) -> dict:
         draw = draw_latency(window, app, repeats=300 if full else 50)
         config = get_preset("fast").config
         if not full:
-            config = replace(config, epochs=1, limit=10000)
+            config = replace(config, epochs=1, limit=6000)
         load = window_under_load(window, app, config, data, rounds=3 if full else 1)
         turns = throughput_taking_turns(window, app, config, data, turn_seconds=0.25 if full else 0.03)
         views = views_under_load(window, app, config, data, rounds=3 if full else 1,

@@ -239,3 +239,25 @@ def _load_from_zip(path: Path, zf: zipfile.ZipFile, names: dict) -> Model:
         model = Model(network, normalization, meta)
     _check_outputs_finite(path, model)
     return model
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """Only the metadata of a model file (its JSON entry), without reading the weights: a few
+    kilobytes instead of megabytes, for listing models. Nothing in it is checked but its form;
+    :func:`load_model` remains the way to use a model."""
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "no such file" if not path.exists() else "not a regular file")
+    try:
+        with open(path, "rb") as fh:
+            zf = zipfile.ZipFile(fh)
+            names = {info.filename: info for info in zf.infolist()}
+            meta_arr = _read_array(path, zf, names, "metadata", 16 * 1024 * 1024)
+            meta = json.loads(meta_arr.tobytes().decode("utf-8"))
+    except ModelFileError:
+        raise
+    except (*_DAMAGED, json.JSONDecodeError) as exc:
+        raise _fail(path, f"unreadable metadata ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(meta, dict):
+        raise _fail(path, "metadata is not a JSON object")
+    return meta

@@ -41,6 +41,16 @@ class Normalization:
         return np.float32(1.0 / (255.0 * self.std)), np.float32(-self.mean / self.std)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a model makes of one drawing: the 10 probabilities, its max logit, and whether that is too
+    low for a digit (a scribble, a dot, an X)."""
+
+    probabilities: np.ndarray
+    score: float
+    not_a_digit: bool
+
+
 class Model:
     """A network plus input normalization and metadata (architecture, history, accuracy...)."""
 
@@ -95,6 +105,25 @@ class Model:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return np.argmax(self.predict_proba(images), axis=1)
+
+    @property
+    def not_a_digit_threshold(self) -> float | None:
+        """The max logit under which a drawing does not look like a digit (models trained with
+        scribbles record it: the 2% quantile of their own validation digits' max logits); None for a
+        model that cannot tell."""
+        rule = self.metadata.get("not_a_digit")
+        if not isinstance(rule, dict) or rule.get("score") != "max_logit":
+            return None
+        t = rule.get("threshold")
+        return float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) and np.isfinite(t) else None
+
+    def read_one(self, image: np.ndarray) -> "Reading":
+        """:meth:`predict_proba_one`, and whether the drawing looks like a digit at all."""
+        x = self.encode(np.asarray(image).reshape(1, PIXELS))
+        logits = self.network.infer(x, blas=False)
+        threshold = self.not_a_digit_threshold
+        score = float(logits.max())
+        return Reading(softmax(logits)[0], score, threshold is not None and score < threshold)
 
     def copy(self) -> "Model":
         """A deep copy with its own weights: safe to hand to another thread."""

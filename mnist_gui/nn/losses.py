@@ -7,6 +7,10 @@ Computing softmax and the cross-entropy together is both stable and simple:
 * the gradient with respect to the logits is just ``(p - onehot(y)) / N``. (The elementwise
   "softmax derivative" ``p * (1 - p)`` some write-ups multiply in is only the diagonal of the
   softmax Jacobian; applied alone it gives wrong gradients.)
+
+A label of -1 means "no class": an image that is not a digit, whose target is the uniform
+distribution (outlier exposure, Hendrycks et al. 2019). Its loss is ``log sum exp z - mean z`` (the
+cross-entropy against 1/K everywhere) and its gradient ``(p - 1/K) / N``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ class SoftmaxCrossEntropy:
         p = self._buf.get("p", (n, k), logits.dtype)
         np.subtract(logits, m, out=p)                      # shifted logits, max 0
         z_y = p[np.arange(n), labels]                      # shifted logit of the true class (N floats)
+        self._uniform = np.flatnonzero(labels < 0) if labels.size and labels.min() < 0 else None
+        if self._uniform is not None:                      # no class: the mean logit stands for z_y
+            z_y = z_y.astype(np.float64)
+            z_y[self._uniform] = p[self._uniform].mean(axis=1, dtype=np.float64)
         np.exp(p, out=p)
         s = self._buf.get("sum", (n, 1), logits.dtype)
         np.sum(p, axis=1, keepdims=True, out=s)
@@ -57,6 +65,11 @@ class SoftmaxCrossEntropy:
         p = self._p
         n = p.shape[0]
         grad = self._buf.get("grad", p.shape, p.dtype)
-        np.multiply(p, np.float32(1.0 / n), out=grad)
-        grad[np.arange(n), self._labels] -= np.float32(1.0 / n)
+        np.multiply(p, grad.dtype.type(1.0 / n), out=grad)   # float32 in training, exact in float64 checks
+        if self._uniform is None:
+            grad[np.arange(n), self._labels] -= np.float32(1.0 / n)
+            return grad
+        labelled = np.flatnonzero(self._labels >= 0)
+        grad[labelled, self._labels[labelled]] -= grad.dtype.type(1.0 / n)
+        grad[self._uniform] -= grad.dtype.type(1.0 / (n * p.shape[1]))
         return grad

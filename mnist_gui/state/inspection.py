@@ -66,14 +66,18 @@ class Inspection:
         self._evaluations: list[tuple[Model, Evaluation]] = []
         self._maps: dict[tuple, DigitMap] = {}
         self._last_projection: Projection | None = None
+        self._first_epoch = 0                 # where the run started (a continued run: its earlier epochs)
 
     # -- the run ----------------------------------------------------------------------------------
     def start_run(self, initial: Model, planned_epochs: int, validation_images: np.ndarray | None = None,
-                  validation_labels: np.ndarray | None = None) -> None:
-        """A run began with the network ``initial`` (copied: the caller may go on changing its weights)."""
+                  validation_labels: np.ndarray | None = None, epochs_before: int = 0) -> None:
+        """A run began with the network ``initial`` (copied: the caller may go on changing its weights);
+        ``epochs_before``: the epochs it had been trained for already (a continued run), so the run's
+        epochs are ``epochs_before + 1`` to ``planned_epochs`` and its starting point is ``epochs_before``."""
         template = initial.copy()
         history = RunEpochs(template, planned_epochs, self.history_budget)
-        history.add(0, template.network.get_weights())
+        self._first_epoch = int(epochs_before)
+        history.add(self._first_epoch, template.network.get_weights())
         self._forget_run()
         self.history = history
         has_validation = validation_images is not None and len(validation_images) > 0
@@ -112,6 +116,10 @@ class Inspection:
         self.history, self.epoch, self._run_model, self._validation = None, None, None, None
         self._maps = {key: m for key, m in self._maps.items() if key[0] != "epoch"}
 
+    def following_run(self) -> bool:
+        """A run is training and the bars follow it (the user has not chosen another model meanwhile)."""
+        return self.slots.training and self.slots.following_live
+
     # -- time travel ------------------------------------------------------------------------------
     def epochs(self) -> list[int]:
         return self.history.epochs() if self.history is not None else []
@@ -131,7 +139,7 @@ class Inspection:
         """Which model the views show, in a few words."""
         if self.epoch is not None:
             return self._epoch_caption(self.epoch)
-        if self.slots.training:
+        if self.following_run():
             done = self._last_epoch()
             return "the network in training" + (f" (epoch {done} of {self.history.planned} done)" if done else "")
         if self.slots.loaded is None:
@@ -140,7 +148,9 @@ class Inspection:
 
     def _epoch_caption(self, epoch: int) -> str:
         planned = self.history.planned if self.history is not None else epoch
-        return "before training (epoch 0)" if epoch == 0 else f"epoch {epoch} of {planned}"
+        if epoch == self._first_epoch:
+            return "before training (epoch 0)" if epoch == 0 else f"epoch {epoch}, where this run continued from"
+        return f"epoch {epoch} of {planned}"
 
     def _last_epoch(self) -> int | None:
         return max(self.epochs()) if self.history is not None and self.epochs() else None
@@ -148,7 +158,7 @@ class Inspection:
     def _map_subject(self) -> tuple[tuple, Model] | None:
         """(key, model) whose map the map view shows: the epoch travelled to, the last finished epoch
         while training (the live weights change five times a second), else the loaded model."""
-        epoch = self.epoch if self.epoch is not None else (self._last_epoch() if self.slots.training else None)
+        epoch = self.epoch if self.epoch is not None else (self._last_epoch() if self.following_run() else None)
         if epoch is not None and self.history is not None:
             return ("epoch", self.history, epoch), self.history.model_at(epoch)
         model = self.slots.loaded
@@ -169,7 +179,7 @@ class Inspection:
             return None
         if self.epoch is not None:
             return self.epoch
-        return self._last_epoch() if self.slots.training else None
+        return self._last_epoch() if self.following_run() else None
 
     def evaluation_request(self) -> EvaluationRequest | None:
         """What must be computed for :meth:`evaluation` to answer, or None (known, or nothing to do)."""

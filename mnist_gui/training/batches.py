@@ -50,3 +50,57 @@ class BatchSource:
         if self.augmenter is not None:
             src = self.augmenter.apply(src, rng, out=self._augmented[:m])
         return self.encode(src, out=self._x[:m])
+
+
+#: The label of an image with no digit in it: trained toward the uniform distribution over the digits.
+NOT_A_DIGIT = -1
+
+
+class MixedBatchSource(BatchSource):
+    """Batches in which ``extra`` images replace some of the MNIST ones: real pen-drawn digits (with
+    their labels) and non-digit scribbles (label :data:`NOT_A_DIGIT`). Each batch holds ``size``
+    images: MNIST first (a running permutation, so every MNIST image still comes round in turn), then
+    ``n_pen`` pen digits and ``n_scribbles`` scribbles drawn at random with replacement. An epoch keeps
+    its number of steps (the MNIST images over the batch size), so a run costs what it did.
+
+    ``pen_images`` is (V, N, 784): V renderings of each of the N pen digits (one is picked per use).
+    The augmenter, when there is one, distorts every image of the batch alike.
+    """
+
+    def __init__(self, images, labels, batch_size, encode, augmenter, pen_images, pen_labels, n_pen,
+                 scribbles, n_scribbles) -> None:
+        super().__init__(images, labels, batch_size, encode, augmenter)
+        self.full_batch = False
+        self.pen_images, self.pen_labels = pen_images, pen_labels
+        self.scribbles = scribbles
+        self.n_pen = n_pen if pen_images is not None else 0
+        self.n_scribbles = n_scribbles if scribbles is not None else 0
+        self.n_mnist = self.size - self.n_pen - self.n_scribbles
+        self._y = np.empty(self.size, np.intp)
+        self._order = np.zeros(0, np.intp)
+        self._at = self.n   # so the first batch draws a fresh permutation
+
+    def epoch(self, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for _ in range(self.batches):
+            yield self._mixed(rng)
+
+    def _mixed(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        k, u8, y = self.n_mnist, self._u8, self._y
+        if self._at + k > self.n:
+            self._order, self._at = rng.permutation(self.n), 0
+        idx = self._order[self._at:self._at + k]
+        self._at += k
+        np.take(self.images, idx, axis=0, out=u8[:k])
+        y[:k] = self.labels[idx]
+        if self.n_pen:
+            which = rng.integers(0, self.pen_images.shape[1], self.n_pen)
+            rendering = rng.integers(0, self.pen_images.shape[0], self.n_pen)
+            u8[k:k + self.n_pen] = self.pen_images[rendering, which]
+            y[k:k + self.n_pen] = self.pen_labels[which]
+        if self.n_scribbles:
+            u8[self.size - self.n_scribbles:] = self.scribbles[rng.integers(0, len(self.scribbles), self.n_scribbles)]
+            y[self.size - self.n_scribbles:] = NOT_A_DIGIT
+        src = u8
+        if self.augmenter is not None:
+            src = self.augmenter.apply(u8, rng, out=self._augmented)
+        return self.encode(src, out=self._x), y

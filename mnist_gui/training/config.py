@@ -65,20 +65,45 @@ class Bound:
         return value
 
 
-#: Every numeric setting's limits. ``epochs`` is capped because a longer run cannot finish in a
-#: lifetime of a laptop's CPU; the rest are bounded by what the maths allows.
+#: Every numeric setting's limits, and what it does in a sentence a learner can act on (the panel's
+#: tooltips and the CLI's help use these words too). The upper ends are where a run stops making sense:
+#: a learning rate above 10 diverges with every optimizer we have, a seed is 32 bits, a longer run than
+#: 100,000 epochs would not finish on a laptop's CPU in a lifetime.
 BOUNDS: dict[str, Bound] = {
-    "lr": Bound("the learning rate", float, 0.0, low_open=True, hint="Step size, e.g. 0.001."),
-    "batch_size": Bound("the batch size", int, 0, hint="Images per step; 0 = full-batch gradient descent."),
-    "epochs": Bound("epochs", int, 1, 100_000, hint="Passes over the training images."),
-    "l2": Bound("L2 weight decay", float, 0.0, hint="Weight decay on the weights (0 = off)."),
+    "lr": Bound("the learning rate", float, 0.0, 10.0, low_open=True,
+                hint="How big a step each batch takes downhill. Too small: slow learning; too large: the loss "
+                     "jumps about or explodes. Typical: 0.001-0.003 for Adam and RMSProp, 0.01-0.1 for SGD."),
+    "batch_size": Bound("the batch size", int, 0, 1_000_000,
+                        hint="Images per step. Small batches (32-128) take many noisy steps and learn fast on a "
+                             "CPU; 0 means the whole training set at once (full-batch gradient descent)."),
+    "epochs": Bound("epochs", int, 1, 100_000,
+                    hint="Passes over the training images. More passes learn more until the validation curve "
+                         "stops improving (then they only memorize). Typical: 5-30."),
+    "l2": Bound("L2 weight decay", float, 0.0,
+                hint="Pulls every weight a little towards zero at each step, so no weight grows huge: "
+                     "a guard against memorizing. 0 = off; typical 1e-5-1e-3."),
     "dropout": Bound("dropout", float, 0.0, 1.0, high_open=True,
-                     hint="Fraction of hidden units dropped while training, in [0, 1)."),
-    "momentum": Bound("momentum", float, 0.0, 1.0, high_open=True, hint="Momentum coefficient, in [0, 1)."),
-    "val_size": Bound("the validation size", int, 0, hint="Validation images taken from the training set."),
+                     hint="While training, switch off this fraction of hidden units at random in every step, "
+                          "so the network cannot lean on any single unit. 0 = off; typical 0.1-0.5 for big layers."),
+    "momentum": Bound("momentum", float, 0.0, 1.0, high_open=True,
+                      hint="How much of the previous step carries into the next (momentum and Nesterov only), "
+                           "in [0, 1); typical 0.9."),
+    "val_size": Bound("the validation size", int, 0,
+                      hint="Images held out of training to measure progress honestly (the validation curves)."),
     "limit": Bound("the number of training images (limit)", int, 1,
-                   hint="Use only the first N training images (blank = all)."),
-    "seed": Bound("the seed", int, 0, hint="Random seed: same seed, same run."),
+                   hint="Train on only the first N training images (blank = all): faster, and a way to see "
+                        "how much more data helps."),
+    "pen_digits": Bound("the share of pen-drawn digits", float, 0.0, 0.5,
+                        hint="The share of every batch taken by real pen-drawn digits (24 writers, each digit "
+                             "also re-drawn in 4 pen styles) instead of MNIST images: a network that has seen "
+                             "people's pen strokes reads drawings far better. 0 = off; 0.25 in the presets."),
+    "scribbles": Bound("the share of scribbles", float, 0.0, 0.5,
+                       hint="The share of every batch taken by non-digit scribbles, trained toward 'no digit "
+                            "in particular': the model then learns to say when a drawing is not a digit. "
+                            "0 = off; 0.05 in the presets."),
+    "seed": Bound("the seed", int, 0, 2**32 - 1,
+                  hint="Starts the random numbers (initial weights, shuffling, dropout, augmentation): "
+                       "the same seed and settings give the same run, to the last digit."),
 }
 
 
@@ -102,6 +127,8 @@ class TrainingConfig:
     val_size: int = 5000
     limit: int | None = None         # use only the first N training images (after the split)
     augment: bool = False
+    pen_digits: float = 0.0          # share of each batch: real pen-drawn digits (training writers)
+    scribbles: float = 0.0           # share of each batch: non-digit scribbles (uniform target)
     preset: str | None = None
 
     @property
@@ -113,10 +140,19 @@ class TrainingConfig:
         s = [int(v) for v in self.sizes]   # Python ints: NumPy integers would wrap around silently
         return sum(a * b + b for a, b in zip(s[:-1], s[1:]))
 
-    def estimated_bytes(self) -> int:
-        batch = int(self.batch_size) or 60000
-        activations = batch * sum(int(v) for v in self.sizes) * 4 * 6
-        return self.n_params * 4 * 5 + activations
+    def estimated_bytes(self, n_train: int | None = None) -> int:
+        """What training needs in memory: five float32 copies of the parameters (weights, gradients, up
+        to two optimizer vectors, scratch) plus six float32 activation buffers per unit for one batch
+        (a full batch, or a batch larger than the set, is the whole training set: 60,000 if unknown)."""
+        return self._parameter_bytes() + self._activation_bytes(n_train)
+
+    def _parameter_bytes(self) -> int:
+        return self.n_params * 4 * 5
+
+    def _activation_bytes(self, n_train: int | None) -> int:
+        whole = 60000 if n_train is None else max(1, int(n_train) - int(self.val_size))
+        batch = min(int(self.batch_size) or whole, whole)
+        return batch * sum(int(v) for v in self.sizes) * 4 * 6
 
     def validate(self, n_train: int | None = None) -> None:
         """Raise :class:`ConfigError` for the first invalid setting, before any work starts."""
@@ -132,15 +168,29 @@ class TrainingConfig:
                 problem = bound.problem(value)
                 if problem:
                     raise ConfigError(problem, field)
+        if (self.pen_digits or self.scribbles) and self.batch_size == 0:
+            raise ConfigError("pen-drawn digits and scribbles mix into mini-batches: choose a batch size "
+                              "(e.g. 128) instead of full-batch descent, or turn them off", "batch_size")
+        if self.pen_digits + self.scribbles > 0.5:
+            raise ConfigError("pen-drawn digits and scribbles together may take at most half of each batch",
+                              "pen_digits")
         if n_train is not None and self.val_size >= n_train:
             raise ConfigError(f"validation size {self.val_size} leaves no training images "
                               f"(dataset has {n_train})", "val_size")
-        need = self.estimated_bytes()
+        if n_train is not None and self.limit is not None and self.limit > n_train - self.val_size:
+            raise ConfigError(f"the number of training images (limit) is {_show(self.limit)}, but the dataset has "
+                              f"only {n_train - self.val_size:,} after the validation split", "limit")
+        need = self.estimated_bytes(n_train)
         if need > MAX_TRAINING_BYTES:
+            limit = f"limit {MAX_TRAINING_BYTES / 1024**3:.0f} GiB"
+            if self._activation_bytes(n_train) > self._parameter_bytes():   # the batch is what is too big
+                batch = "full-batch training" if self.batch_size == 0 else \
+                    f"a batch of {_show(self.batch_size)} images"
+                raise ConfigError(f"batch size too large: {batch} would need about {_approx(need, 1024**3)} GiB "
+                                  f"to train ({limit}); use a smaller batch", "batch_size")
             raise ConfigError(
                 f"network too large: {_approx(self.n_params)} parameters would need about "
-                f"{_approx(need, 1024**3)} GiB to train (limit {MAX_TRAINING_BYTES / 1024**3:.0f} GiB); "
-                "use smaller hidden layers", "hidden")
+                f"{_approx(need, 1024**3)} GiB to train ({limit}); use smaller hidden layers", "hidden")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

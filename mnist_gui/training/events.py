@@ -75,6 +75,7 @@ class EpochResult:
     seconds: float             # this epoch's training time
     elapsed: float             # since the session started
     test_accuracy: float | None = None  # only when run(test_each_epoch=True)
+    pen_accuracy: float | None = None   # on the measuring writers' real pen-drawn digits
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -91,9 +92,13 @@ class TrainingFinished:
     train_seconds: float
     samples_per_second: float
     history: tuple[EpochResult, ...] = field(default_factory=tuple)
+    pen_drawn_accuracy: float | None = None      # on writers never trained on (None: not measured)
+    pen_drawn_per_digit: list | None = None
 
     def metrics(self) -> dict:
         return {
+            "pen_drawn_accuracy": self.pen_drawn_accuracy,
+            "pen_drawn_per_digit": self.pen_drawn_per_digit,
             "status": self.status,
             "reason": self.reason,
             "epochs": self.epochs_completed,

@@ -46,10 +46,12 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     ),
     Preset(
         "fast",
-        "784-256-128-10 ReLU, Adam (lr 0.002, cosine), batch 128, 5 epochs, standardized inputs: >= 98.0% test in seconds",
+        "784-256-128-10 ReLU, Adam (lr 0.002, cosine), batch 128, 8 epochs, standardized inputs, a quarter of "
+        "each batch real pen-drawn digits and 5% scribbles: >= 98% on MNIST in seconds, and it reads drawings",
         "ours: the GUI's default",
         TrainingConfig(hidden=(256, 128), activation="relu", optimizer="adam", lr=2e-3, batch_size=128,
-                       epochs=5, schedule="cosine", normalization="standard", preset="fast"),
+                       epochs=8, schedule="cosine", normalization="standard", pen_digits=0.25, scribbles=0.05,
+                       preset="fast"),
     ),
     Preset(
         "best",

@@ -1,14 +1,18 @@
 """The drawing canvas: the user draws a digit with the mouse or a stylus.
 
-Like Qt's *Scribble* example, strokes are painted into a :class:`QImage` as they arrive and only
-the rectangle a new segment touched is repainted. The image is kept the way MNIST stores digits
-(grey ink on black, ink = high values), so :meth:`DrawingCanvas.ink_array` can go straight to
-:func:`mnist_gui.preprocess.preprocess_drawing` without any conversion.
+Like Qt's *Scribble* example, strokes are painted into an image as they arrive and only the rectangle
+a new segment touched is repainted. The pixels come from the Qt-free rasterizer
+:mod:`mnist_gui.imaging.strokes` (anti-aliased round-capped segments, combined by max), drawn into a
+NumPy array that a :class:`QImage` shows without copying: so a drawing rendered offline from the same
+strokes (the real pen-drawn digits we measure with) has exactly the canvas's pixels. The image is kept
+the way MNIST stores digits (grey ink on black, ink = high values), so :meth:`DrawingCanvas.ink_array`
+goes straight to :func:`mnist_gui.imaging.preprocess.preprocess_drawing`.
 
 The drawing area is the largest square that fits the widget. Every stroke is also kept as a list of
 points in *unit* coordinates (0..1 across the square) with its pen width as a fraction of the side,
 so undoing a stroke or resizing the window re-renders the drawing exactly, at any size or pixel ratio.
-A 28x28 picture (a test image chosen in the gallery) can lie under the strokes: :meth:`show_picture`.
+A picture (a dropped image file, a test image chosen in the gallery) can lie under the strokes:
+:meth:`DrawingCanvas.show_picture`.
 
 ``changed`` is throttled: it fires at once for the first change after a quiet spell and then at most
 once per :data:`EMIT_INTERVAL_MS` while the user keeps drawing (the last state is always delivered),
@@ -21,18 +25,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen,
-                           QTabletEvent)
+from PySide6.QtGui import QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen, QTabletEvent
 from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
                                QWidget)
 
-from mnist_gui.digits import SIDE
+from mnist_gui.imaging import strokes as raster
 
 #: Minimum time between two ``changed`` signals while drawing (about 30 per second).
 EMIT_INTERVAL_MS = 33
 DEFAULT_PEN_WIDTH = 22
-PAPER = 0                              # the image's background grey level (MNIST: black)
-INK = 255                              # the pen's grey level (MNIST: white)
 
 
 @dataclass
@@ -42,27 +43,36 @@ class Stroke:
     width: float
     points: list[tuple[float, float, float]] = field(default_factory=list)  # (x, y, pressure factor)
 
+    def frozen(self) -> raster.Stroke:
+        """The stroke as the rasterizer (and a saved drawing) takes it."""
+        return raster.Stroke(self.width, np.array(self.points, dtype=np.float64))
+
 
 class DrawingCanvas(QWidget):
     """A square drawing surface with undo per stroke; emits ``changed`` (throttled) on every edit."""
 
     changed = Signal()
+    file_dropped = Signal(str)   # a local file dropped on the canvas (the window decides what it is)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setAcceptDrops(True)
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Draw a digit with the left mouse button.\n"
+        self.setToolTip("Draw a digit with the left mouse button, or drop a picture of one (or a model file).\n"
                         "Ctrl+Z undoes the last stroke; Esc or Delete clears.")
         self._pen_width = DEFAULT_PEN_WIDTH
         self._strokes: list[Stroke] = []
         self._cleared: list[Stroke] = []      # what the last clear() removed, for undo
-        self._picture: QImage | None = None   # a 28x28 image under the strokes (show_picture)
-        self._cleared_picture: QImage | None = None
+        self._picture: np.ndarray | None = None   # a picture shown under the strokes (ink high, any size)
+        self._cleared_picture: np.ndarray | None = None
+        self._undo_clear = False                 # the last change was a clear (or a picture): undo restores
+        self._fitted: np.ndarray | None = None    # the picture at the canvas's size
         self._current: Stroke | None = None
+        self._ink = np.zeros((1, 1), np.uint8)   # the drawing, device pixels; _image shows it (no copy)
         self._image = QImage()
         self._side = 0.0                       # logical side of the drawing square
         self._origin = QPointF(0, 0)           # its top-left corner in widget coordinates
@@ -86,28 +96,18 @@ class DrawingCanvas(QWidget):
     def is_empty(self) -> bool:
         return not self._strokes and self._picture is None
 
-    def show_picture(self, pixels: np.ndarray | None) -> None:
-        """Replace the drawing with a (28, 28) uint8 picture (ink high), scaled to the canvas; strokes
-        drawn afterwards go on top of it. ``changed`` is not emitted: whoever shows a picture already
-        knows the image (the window puts the exact 28x28 pixels into the preview). None removes it."""
-        if pixels is None:
-            self._picture = None
-        else:
-            arr = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(SIDE, SIDE)
-            self._picture = QImage(arr.data, SIDE, SIDE, SIDE, QImage.Format.Format_Grayscale8).copy()
-        self._strokes, self._current, self._cleared, self._cleared_picture = [], None, [], None
-        self._pending = False   # a change still due from the drawing it replaces is void
-        self._render_all()
-
     def stroke_count(self) -> int:
         return len(self._strokes)
 
+    def has_picture(self) -> bool:
+        return self._picture is not None
+
     def clear(self) -> None:
         """Erase everything; an undo right after brings the drawing back."""
-        if not self._strokes and self._current is None and self._picture is None:
+        if self.is_empty() and self._current is None:
             return
-        self._cleared, self._cleared_picture = self._strokes, self._picture
-        self._strokes, self._picture = [], None
+        self._cleared, self._cleared_picture, self._undo_clear = self._strokes, self._picture, True
+        self._strokes, self._picture, self._fitted = [], None, None
         self._current = None
         self._render_all()
         self._notify()
@@ -118,11 +118,20 @@ class DrawingCanvas(QWidget):
             return
         if self._strokes:
             self._strokes.pop()
-        elif self._cleared or self._cleared_picture is not None:
-            self._strokes, self._cleared = self._cleared, []
-            self._picture, self._cleared_picture = self._cleared_picture, None
+        elif self._undo_clear:
+            self._strokes, self._cleared, self._undo_clear = self._cleared, [], False
+            self._picture, self._cleared_picture, self._fitted = self._cleared_picture, None, None
         else:
             return
+        self._render_all()
+        self._notify()
+
+    def show_picture(self, ink: np.ndarray) -> None:
+        """Show a picture (2-D uint8, ink high, any size; e.g. a dropped image file) in place of the
+        drawing, fitted to the square; strokes drawn afterwards go on top. Undo brings the drawing back."""
+        self._cleared, self._cleared_picture, self._undo_clear = self._strokes, self._picture, True
+        self._strokes, self._current = [], None
+        self._picture, self._fitted = np.ascontiguousarray(ink, dtype=np.uint8), None
         self._render_all()
         self._notify()
 
@@ -132,12 +141,31 @@ class DrawingCanvas(QWidget):
 
     def ink_array(self) -> np.ndarray:
         """The drawing as a 2-D uint8 array, ink = high values, ready for ``preprocess_drawing``."""
-        img = self._image
-        if img.isNull():
-            return np.zeros((1, 1), np.uint8)
-        h, w, stride = img.height(), img.width(), img.bytesPerLine()
-        buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * stride)
-        return buf.reshape(h, stride)[:, :w].copy()
+        return self._ink.copy()
+
+    def strokes(self) -> list[raster.Stroke]:
+        """The finished strokes, in unit coordinates (what re-renders the drawing at any size)."""
+        return [stroke.frozen() for stroke in self._strokes]
+
+    def pen_width_pixels(self) -> float | None:
+        """The pen's width in pixels of :meth:`ink_array`, for preprocessing: the strokes' widths (with
+        their pressure) averaged by length; None when there is no stroke, or a picture whose pen is
+        not known."""
+        if not self._strokes or self._picture is not None:
+            return None
+        total = weight = 0.0
+        for stroke in self._strokes:
+            p = np.asarray(stroke.points, dtype=np.float64)
+            lengths = np.hypot(*np.diff(p[:, :2], axis=0).T) if len(p) > 1 else np.zeros(0)
+            w = stroke.width * p[1:, 2] if len(p) > 1 else np.array([stroke.width * p[0, 2]])
+            lengths = lengths if lengths.sum() > 0 else np.ones_like(w)
+            total += float((w * lengths).sum())
+            weight += float(lengths.sum())
+        return total / weight * self._ink.shape[0]
+
+    def side_pixels(self) -> int:
+        """The drawing square's side in device pixels (the size of :meth:`ink_array`)."""
+        return self._ink.shape[0]
 
     # -- geometry and rendering ----------------------------------------------------------------
     def drawing_rect(self) -> QRectF:
@@ -165,49 +193,40 @@ class DrawingCanvas(QWidget):
         self._origin = QPointF((self.width() - side) / 2.0, (self.height() - side) / 2.0)
         dpr = self.devicePixelRatioF()
         px = max(1, int(round(side * dpr)))
-        self._image = QImage(px, px, QImage.Format.Format_Grayscale8)
+        self._ink = np.zeros((px, px), np.uint8)
+        # The QImage reads the array's memory directly (the array stays alive as self._ink).
+        self._image = QImage(self._ink.data, px, px, px, QImage.Format.Format_Grayscale8)
         self._image.setDevicePixelRatio(dpr)
         self._render_all(update=False)
 
-    def _painter(self) -> QPainter:
-        painter = QPainter(self._image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        return painter
-
-    def _pen(self, width_units: float, pressure: float) -> QPen:
-        pen = QPen(QColor(INK, INK, INK), max(0.5, width_units * pressure * self._side))
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        return pen
-
-    def _segment(self, painter: QPainter, stroke: Stroke, a, b) -> QRectF:
-        """Paint one segment of ``stroke`` (unit points a -> b); return its dirty rect (logical)."""
-        s = self._side
-        pa, pb = QPointF(a[0] * s, a[1] * s), QPointF(b[0] * s, b[1] * s)
-        pen = self._pen(stroke.width, b[2])
-        painter.setPen(pen)
-        if pa == pb:
-            painter.drawPoint(pa)
-        else:
-            painter.drawLine(pa, pb)
-        r = pen.widthF() / 2.0 + 2.0
-        return QRectF(pa, pb).normalized().adjusted(-r, -r, r, r)
+    def _segment(self, stroke: Stroke, a, b) -> QRectF:
+        """Draw one segment of ``stroke`` (unit points a -> b); return its dirty rect (logical)."""
+        dirty = raster.draw_segment(self._ink, a, b, stroke.width, b[2])
+        dpr = self._image.devicePixelRatio()
+        return QRectF(dirty.x / dpr, dirty.y / dpr, dirty.w / dpr, dirty.h / dpr)
 
     def _render_all(self, update: bool = True) -> None:
-        if self._image.isNull():
-            return
-        self._image.fill(PAPER)
-        painter = self._painter()
+        drawn = [s.frozen() for s in self._strokes + ([self._current] if self._current else []) if s.points]
+        raster.render(drawn, self._ink.shape[0], out=self._ink)
         if self._picture is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawImage(QRectF(0, 0, self._side, self._side), self._picture)
-        for stroke in self._strokes + ([self._current] if self._current else []):
-            pts = stroke.points
-            for a, b in zip(pts[:1] + pts[:-1], pts):
-                self._segment(painter, stroke, a, b)
-        painter.end()
+            np.maximum(self._ink, self._fitted_picture(), out=self._ink)
         if update:
             self.update()
+
+    def _fitted_picture(self) -> np.ndarray:
+        """The picture scaled (smoothly, aspect kept) and centred in the canvas's square."""
+        side = self._ink.shape[0]
+        if self._fitted is None or self._fitted.shape[0] != side:
+            h, w = self._picture.shape
+            picture = np.ascontiguousarray(self._picture)
+            image = QImage(picture.data, w, h, w, QImage.Format.Format_Grayscale8).scaled(
+                side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            sh, sw, stride = image.height(), image.width(), image.bytesPerLine()
+            scaled = np.frombuffer(image.constBits(), np.uint8, count=stride * sh).reshape(sh, stride)[:, :sw]
+            self._fitted = np.zeros((side, side), np.uint8)
+            top, left = (side - sh) // 2, (side - sw) // 2
+            self._fitted[top:top + sh, left:left + sw] = scaled
+        return self._fitted
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -222,15 +241,15 @@ class DrawingCanvas(QWidget):
             font = painter.font()
             font.setPointSizeF(font.pointSizeF() * 1.3)
             painter.setFont(font)
-            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "Draw a digit here\n(or drop an image)")
         painter.end()
 
     # -- input -------------------------------------------------------------------------------
     def _begin(self, pos: QPointF, pressure: float = 1.0) -> None:
-        if self._image.isNull():
+        if self._side <= 0:
             return
-        was_empty = self.is_empty()
-        self._cleared, self._cleared_picture = [], None
+        was_empty = not self._strokes
+        self._cleared, self._undo_clear = [], False
         self._current = Stroke(self._pen_width / max(self._side, 1.0))
         self._extend(pos, pressure)
         if was_empty:
@@ -246,10 +265,8 @@ class DrawingCanvas(QWidget):
         if stroke.points and prev[:2] == point[:2]:
             return
         stroke.points.append(point)
-        painter = self._painter()
-        dirty = self._segment(painter, stroke, prev, point)
-        painter.end()
-        self.update(dirty.translated(self._origin).toAlignedRect())
+        dirty = self._segment(stroke, prev, point)
+        self.update(dirty.translated(self._origin).toAlignedRect().adjusted(-1, -1, 1, 1))
         self._notify()
 
     def _finish(self) -> None:
@@ -295,6 +312,29 @@ class DrawingCanvas(QWidget):
         elif kind == QTabletEvent.Type.TabletRelease:
             self._finish()
         event.accept()
+
+    # -- files dropped on the canvas --------------------------------------------------------------
+    @staticmethod
+    def _local_file(event) -> str | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        return next((u.toLocalFile() for u in urls if u.isLocalFile()), None)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if self._local_file(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        path = self._local_file(event)
+        if path:
+            event.acceptProposedAction()
+            self.file_dropped.emit(path)
+        else:
+            event.ignore()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace):

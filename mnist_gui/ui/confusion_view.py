@@ -17,19 +17,13 @@ from PySide6.QtWidgets import QCheckBox, QSizePolicy, QToolTip, QWidget
 
 from mnist_gui.digits import CLASSES
 from mnist_gui.insight.evaluation import Evaluation, per_class_accuracy
-from mnist_gui.ui.view_base import InsightView
+from mnist_gui.ui.theme import Theme, app_theme
+from mnist_gui.ui.view_base import InsightView, blend
 
+# The heat colours (right, wrong) are the data's, the same in light and dark; each cell fades from the
+# theme's background to them, and a number takes white or black by how dark its cell came out.
 RIGHT_COLOUR = QColor(47, 111, 208)
 WRONG_COLOUR = QColor(208, 52, 44)
-EMPTY_COLOUR = QColor(250, 250, 252)
-
-
-def _mix(colour: QColor, amount: float) -> QColor:
-    """``colour`` faded towards white: amount 0 -> white-ish, 1 -> the colour itself."""
-    a = max(0.0, min(1.0, amount))
-    base = EMPTY_COLOUR
-    return QColor(int(base.red() + (colour.red() - base.red()) * a), int(base.green() + (colour.green() - base.green()) * a),
-                  int(base.blue() + (colour.blue() - base.blue()) * a))
 
 
 class _Matrix(QWidget):
@@ -47,6 +41,7 @@ class _Matrix(QWidget):
         self.placeholder = ""
         self.selected: tuple[int, int] | None = None
         self.hover: tuple[int, int] | None = None
+        self.theme: Theme = app_theme()
 
     def sizeHint(self) -> QSize:
         return QSize(520, 360)
@@ -76,8 +71,10 @@ class _Matrix(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        theme = self.theme
+        empty = QColor(theme.background)
         if self.counts is None:
-            painter.setPen(QColor(120, 120, 130))
+            painter.setPen(QColor(theme.faint))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
         side, left, top = self._geometry()
@@ -97,19 +94,19 @@ class _Matrix(QWidget):
                 rect = QRectF(left + c * side, top + r * side, side, side)
                 n = int(counts[r, c])
                 if r == c:
-                    fill = _mix(RIGHT_COLOUR, 0.15 + 0.85 * share[r, c]) if rows[r] else EMPTY_COLOUR
+                    fill = blend(empty, RIGHT_COLOUR, 0.15 + 0.85 * share[r, c]) if rows[r] else empty
                 else:
-                    fill = _mix(WRONG_COLOUR, np.sqrt(n / worst)) if n else EMPTY_COLOUR
+                    fill = blend(empty, WRONG_COLOUR, np.sqrt(n / worst)) if n else empty
                 painter.fillRect(rect, fill)
                 if show_numbers and (n or r == c):
                     dark = fill.lightness() < 150
-                    painter.setPen(QColor(255, 255, 255) if dark else QColor(40, 40, 40))
+                    painter.setPen(QColor(255, 255, 255) if dark else QColor(28, 28, 28))
                     text = f"{100 * share[r, c]:.1f}" if self.percent else str(n)
                     if self.percent and side < 30:
                         text = f"{100 * share[r, c]:.0f}"
                     if metrics.horizontalAdvance(text) <= side - 2:   # else only its tooltip says it
                         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
-        painter.setPen(QPen(QColor(225, 225, 230), 1))
+        painter.setPen(QPen(blend(empty, theme.foreground, 0.15), 1))
         for i in range(CLASSES + 1):
             painter.drawLine(QPointF(left, top + i * side), QPointF(left + CLASSES * side, top + i * side))
             painter.drawLine(QPointF(left + i * side, top), QPointF(left + i * side, top + CLASSES * side))
@@ -119,15 +116,15 @@ class _Matrix(QWidget):
         acc_w = side * 1.3
         for r in range(CLASSES):
             rect = QRectF(acc_left, top + r * side + 1, acc_w, side - 2)
-            painter.fillRect(rect, QColor(238, 238, 242))
+            painter.fillRect(rect, blend(empty, theme.foreground, 0.08))
             if np.isfinite(accuracy[r]):
                 bar = QRectF(rect.left(), rect.top(), rect.width() * accuracy[r], rect.height())
-                painter.fillRect(bar, _mix(RIGHT_COLOUR, 0.35))
+                painter.fillRect(bar, blend(empty, RIGHT_COLOUR, 0.35))
                 if show_numbers:
-                    painter.setPen(QColor(30, 30, 30))
+                    painter.setPen(QColor(theme.foreground))
                     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{100 * accuracy[r]:.1f}")
         # Labels: digits along both edges, what the axes are.
-        painter.setPen(QColor(50, 50, 55))
+        painter.setPen(QColor(theme.foreground))
         label_font = QFont(self.font())
         label_font.setPixelSize(max(8, min(13, int(side * 0.4))))
         painter.setFont(label_font)
@@ -142,7 +139,10 @@ class _Matrix(QWidget):
         painter.rotate(-90)
         painter.drawText(QRectF(-CLASSES * side / 2, -18, CLASSES * side, 16), Qt.AlignmentFlag.AlignCenter, "true digit")
         painter.restore()
-        for cell, colour, width in ((self.hover, QColor(30, 30, 30, 150), 1.5), (self.selected, QColor(0, 0, 0), 2.5)):
+        outline = QColor(theme.foreground)
+        hover = QColor(outline)
+        hover.setAlpha(150)
+        for cell, colour, width in ((self.hover, hover, 1.5), (self.selected, outline, 2.5)):
             if cell is not None:
                 painter.setPen(QPen(colour, width))
                 painter.drawRect(self.cell_rect(*cell).adjusted(1, 1, -1, -1))

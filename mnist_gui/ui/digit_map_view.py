@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mnist_gui.digits import SIDE
 from mnist_gui.insight.digit_map import DigitMap
-from mnist_gui.ui.plot_style import FOREGROUND, style_axes
+from mnist_gui.ui.theme import Theme, app_theme, style_plot
 from mnist_gui.ui.view_base import InsightView, qimage
 
 #: One colour per digit (Tableau 10), so neighbouring clouds are told apart.
@@ -34,7 +34,6 @@ class _Popup(QFrame):
         # The pointer goes on moving over the map beneath it (and the popup follows, or hides).
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setFrameShape(QFrame.Shape.Box)
-        self.setStyleSheet("QFrame { background: white; border: 1px solid #888; }")
         self.picture = QLabel()
         self.text = QLabel()
         self.text.setStyleSheet("border: none;")
@@ -65,23 +64,20 @@ class DigitMapView(InsightView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("", parent)
         self.setObjectName("digitMap")
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget()
         self.plot.setMinimumSize(220, 150)
         item = self.plot.getPlotItem()
-        style_axes(item)
         item.setMenuEnabled(False)
         item.hideButtons()
-        item.setLabel("bottom", "first principal component", color=FOREGROUND)
-        item.setLabel("left", "second", color=FOREGROUND)
+        item.setLabel("bottom", "first principal component")
+        item.setLabel("left", "second")
         self._brushes = [pg.mkBrush(c) for c in DIGIT_COLOURS]
-        self._wrong_pen = pg.mkPen(20, 20, 20, 220, width=1.2)
         self.points = pg.ScatterPlotItem(size=6, pen=None, antialias=False)
-        self.marker = pg.ScatterPlotItem(symbol="star", size=24, brush=pg.mkBrush(255, 215, 0),
-                                         pen=pg.mkPen(0, 0, 0, width=1.5))
+        self.marker = pg.ScatterPlotItem(symbol="star", size=24, brush=pg.mkBrush(255, 215, 0))
         self.marker.setZValue(10)
         item.addItem(self.points)
         item.addItem(self.marker)
-        self.placeholder_item = pg.TextItem("", color="#777", anchor=(0.5, 0.5))
+        self.placeholder_item = pg.TextItem("", anchor=(0.5, 0.5))
         item.addItem(self.placeholder_item, ignoreBounds=True)
         legend = QLabel("  ".join(f'<span style="color:{c}; font-size:15px">\u25cf</span>{d}'
                                   for d, c in enumerate(DIGIT_COLOURS))
@@ -97,7 +93,22 @@ class DigitMapView(InsightView):
         self.plot.scene().sigMouseMoved.connect(self._hover)
         self._map: DigitMap | None = None
         self._images: np.ndarray | None = None
+        self.apply_theme(app_theme())
         self.set_map(None, None, "", "")
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Plot, outlines, the star's edge and the hover popup in ``theme``'s colours (the digits'
+        colours stay: they read on either background)."""
+        super().apply_theme(theme)
+        style_plot(self.plot, theme)
+        self._wrong_pen = pg.mkPen(theme.foreground, width=1.2)
+        self.marker.setPen(pg.mkPen(theme.foreground, width=1.5))
+        self.placeholder_item.setColor(theme.faint)
+        self.popup.setStyleSheet(f"QFrame {{ background: {theme.background}; color: {theme.foreground}; "
+                                 f"border: 1px solid {theme.faint}; }}")
+        if self._map is not None:   # the outlines of the points read wrong, in the new colour
+            digit_map, self._map = self._map, None
+            self.set_map(digit_map, self._images, self.caption_text())
 
     def set_map(self, digit_map: DigitMap | None, images: np.ndarray | None, caption: str,
                 placeholder: str = "") -> None:

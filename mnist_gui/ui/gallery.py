@@ -19,12 +19,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
 from mnist_gui.digits import SIDE
 from mnist_gui.insight.evaluation import Evaluation
 from mnist_gui.insight.gallery import CORRECTNESS, ORDERS, GalleryFilter, select
+from mnist_gui.ui.theme import Theme, app_theme
 from mnist_gui.ui.view_base import InsightView
 
 IMAGE_SIDE = 2 * SIDE          # each pixel as 2x2
 TILE = QSize(IMAGE_SIDE + 16, IMAGE_SIDE + 22)
-WRONG_TEXT = QColor(200, 40, 35)
-RIGHT_TEXT = QColor(60, 60, 66)
 
 
 class _TileModel(QAbstractListModel):
@@ -61,7 +60,11 @@ class _TileModel(QAbstractListModel):
 
 
 class _TileDelegate(QStyledItemDelegate):
-    """Paints one tile: the image 2x, then "true -> predicted  sure%", red when wrong."""
+    """Paints one tile: the image 2x, then "true -> predicted  sure%", in the theme's error colour when wrong."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.theme: Theme = app_theme()
 
     def sizeHint(self, option, index) -> QSize:  # noqa: N802
         return TILE
@@ -76,14 +79,16 @@ class _TileDelegate(QStyledItemDelegate):
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(rect, option.palette.highlight())
         elif option.state & QStyle.StateFlag.State_MouseOver:
-            painter.fillRect(rect, QColor(0, 0, 0, 22))
+            hover = QColor(self.theme.foreground)
+            hover.setAlpha(28)
+            painter.fillRect(rect, hover)
         # RGB32: the raster engine scales it 20x faster than the grey image it is converted from.
         image = QImage(ev.images[i].tobytes(), SIDE, SIDE, SIDE, QImage.Format.Format_Grayscale8).convertToFormat(
             QImage.Format.Format_RGB32)
         target = QRect(rect.x() + (rect.width() - IMAGE_SIDE) // 2, rect.y() + 3, IMAGE_SIDE, IMAGE_SIDE)
         painter.drawImage(target, image)
         label, guess = int(ev.labels[i]), int(ev.predicted[i])
-        painter.setPen(RIGHT_TEXT if label == guess else WRONG_TEXT)
+        painter.setPen(option.palette.text().color() if label == guess else QColor(self.theme.error))
         font = QFont(option.font)
         font.setPixelSize(11)
         font.setBold(label != guess)
@@ -140,7 +145,8 @@ class GalleryView(InsightView):
         self.list.setMouseTracking(True)
         self.model = _TileModel()
         self.list.setModel(self.model)
-        self.list.setItemDelegate(_TileDelegate(self.list))
+        self.delegate = _TileDelegate(self.list)
+        self.list.setItemDelegate(self.delegate)
         self.list.clicked.connect(self._chosen)
         self.list.activated.connect(self._chosen)
         self.placeholder = QLabel("")
@@ -168,6 +174,11 @@ class GalleryView(InsightView):
 
     def evaluation(self) -> Evaluation | None:
         return self._evaluation
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.delegate.theme = theme
+        super().apply_theme(theme)
+        self.list.viewport().update()
 
     def gallery_filter(self) -> GalleryFilter:
         return GalleryFilter(self.true_box.currentData(), self.predicted_box.currentData(),

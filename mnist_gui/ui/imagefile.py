@@ -27,13 +27,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 
+from mnist_gui.atomic import atomic_write
 from mnist_gui.errors import ImageError
 from mnist_gui.imaging.preprocess import normalize_polarity
 
-__all__ = ["load_image", "MAX_PIXELS"]
+__all__ = ["load_image", "save_png", "array_image", "MAX_PIXELS"]
 
 #: Largest picture accepted: 64 megapixels (an 8000 x 8000 scan). Far beyond any digit photo, and
 #: small enough that decoding it (4 bytes a pixel) stays within Qt's default 256 MB allocation limit.
@@ -147,3 +148,21 @@ def _background_for_transparency(image: QImage) -> int:
     # Mostly transparent: the opaque part is the ink. Put it on the opposite colour.
     ink = float((grey * alpha).sum() / alpha.sum())
     return 255 if ink < 128 else 0
+
+
+def save_png(image: QImage, path: str | os.PathLike) -> None:
+    """Write ``image`` as a PNG file at ``path``, atomically (a temporary file, fsync, rename): an
+    interrupted export leaves the old file or none, never half a picture. Raises OSError."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"cannot encode the picture as PNG ({image.width()} x {image.height()})")
+    data = bytes(buffer.data())
+    atomic_write(path, lambda fh: fh.write(data))
+
+
+def array_image(pixels: np.ndarray) -> QImage:
+    """A 2-D uint8 array as a grey QImage with its own copy of the pixels."""
+    a = np.ascontiguousarray(pixels, dtype=np.uint8)
+    h, w = a.shape
+    return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()

@@ -23,13 +23,13 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QSizePolicy, QToolTip, QWi
 from mnist_gui.digits import SIDE
 from mnist_gui.insight.inside import InsideLook, saliency_overlay, strongest
 from mnist_gui.insight.weights import colourize
-from mnist_gui.ui.view_base import InsightView, qimage
+from mnist_gui.ui.theme import Theme, app_theme
+from mnist_gui.ui.view_base import InsightView, blend, qimage
 
 TOP_UNITS = 5
 #: Sequential colour map for activations >= 0: near-white (silent) through orange to dark red.
 _HEAT = np.stack([np.interp(np.linspace(0, 1, 256), [0, 0.5, 1], c) for c in
                   ([250, 253, 165], [250, 141, 15], [250, 60, 21])], axis=1).round().astype(np.uint8)
-_WINNER = QColor(47, 111, 208)
 
 
 def units_per_column(units: int, width: int) -> int:
@@ -65,28 +65,30 @@ class _Saliency(QWidget):
         self.overlay = None
         self.alone = None
         self.winner: int | None = None
+        self.theme: Theme = app_theme()
 
     def sizeHint(self) -> QSize:
         return QSize(300, 190)
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
+        theme = self.theme
         side = max(SIDE, min((self.width() - 12) // 2, self.height() - 34) // SIDE * SIDE)
         captions = ("what it sees", f"saliency for {self.winner}" if self.winner is not None else "saliency")
         for i, caption in enumerate(captions):
             target = QRectF(i * (side + 12), 0, side, side)
             if self.input is None:
-                painter.fillRect(target, QColor(0, 0, 0) if i == 0 else QColor(247, 247, 247))
+                painter.fillRect(target, QColor(0, 0, 0) if i == 0 else QColor(theme.background))
             elif i == 0:
                 painter.drawImage(target, self.input)
                 painter.drawImage(target, self.overlay)
             else:
                 painter.drawImage(target, self.alone)
-            painter.setPen(QPen(QColor(90, 90, 100), 1))
+            painter.setPen(QPen(blend(theme.background, theme.foreground, 0.45), 1))
             painter.drawRect(target.adjusted(0, 0, -1, -1))
-            painter.setPen(QColor(60, 60, 66))
+            painter.setPen(QColor(theme.foreground))
             painter.drawText(QRectF(target.left(), side + 2, side + 12, 16), Qt.AlignmentFlag.AlignLeft, caption)
-        painter.setPen(QColor(110, 110, 118))
+        painter.setPen(QColor(theme.faint))
         painter.drawText(QRectF(0, side + 17, 2 * side + 12, 16), Qt.AlignmentFlag.AlignLeft,
                          "red: ink there helps; blue: it hurts")
 
@@ -108,6 +110,7 @@ class _Strips(QWidget):
         self._images: list = []
         self._per_bin: list[int] = []
         self._top: list[np.ndarray] = []
+        self.theme: Theme = app_theme()
 
     def sizeHint(self) -> QSize:
         return QSize(520, 220)
@@ -138,9 +141,9 @@ class _Strips(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        look = self.look
+        look, theme = self.look, self.theme
         if look is None:
-            painter.setPen(QColor(120, 120, 130))
+            painter.setPen(QColor(theme.faint))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
         font = QFont(self.font())
@@ -152,13 +155,13 @@ class _Strips(QWidget):
             active = float(np.count_nonzero(values > 0)) / max(1, values.size)
             label = (f"hidden layer {i + 1}: {values.size} {look.kinds[i]} units, {active:.0%} firing;"
                      f" strongest {', '.join(str(int(u)) for u in top)}")
-            painter.setPen(QColor(50, 50, 55))
+            painter.setPen(QColor(theme.foreground))
             painter.drawText(QRectF(rect.left(), rect.top() - self.LABEL_H - 8, rect.width(), self.LABEL_H),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
             painter.drawImage(rect, image)
-            painter.setPen(QPen(QColor(160, 160, 168), 1))
+            painter.setPen(QPen(blend(theme.background, theme.foreground, 0.35), 1))
             painter.drawRect(rect.adjusted(0, 0, -1, -1))
-            painter.setBrush(QColor(30, 30, 30))
+            painter.setBrush(QColor(theme.foreground))
             painter.setPen(Qt.PenStyle.NoPen)
             for unit in top:   # a small triangle above each of the strongest units
                 x = rect.left() + (unit // self._per_bin[i] + 0.5) / self._images[i].width() * rect.width()
@@ -166,16 +169,17 @@ class _Strips(QWidget):
                                                QPointF(x, rect.top() - 1)]))
             painter.setBrush(Qt.BrushStyle.NoBrush)
         out = rows[-1]
-        painter.setPen(QColor(50, 50, 55))
+        painter.setPen(QColor(theme.foreground))
         painter.drawText(QRectF(out.left(), out.top() - self.LABEL_H - 8, out.width(), self.LABEL_H),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "output: P(digit)")
         cell = out.width() / 10
         for d, p in enumerate(look.probabilities):
             box = QRectF(out.left() + d * cell + 1, out.top(), cell - 2, out.height())
-            colour = QColor(_WINNER) if d == look.winner else QColor(169, 188, 217)
+            # The prediction chart's colours: the winner's bar, the others' (faded by their probability).
+            colour = QColor(theme.bar_top) if d == look.winner else QColor(theme.bar)
             colour.setAlphaF(0.15 + 0.85 * float(p))
             painter.fillRect(box, colour)
-            painter.setPen(QColor(255, 255, 255) if p > 0.5 else QColor(30, 30, 30))
+            painter.setPen(QColor(255, 255, 255) if p > 0.5 else QColor(theme.foreground))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, f"{d}: {p:.0%}" if cell > 44 else str(d))
 
     def unit_at(self, pos: QPointF) -> tuple[int, int] | None:

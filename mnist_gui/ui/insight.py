@@ -60,6 +60,7 @@ class InsightViews(QObject):
         self._error: str | None = None          # why the dataset could not be loaded
         self._failures: dict[tuple, str] = {}   # key -> why its job failed (not asked for again)
         self._overlay_sent = False
+        self._tiles_for: np.ndarray | None = None   # the weights the tiles asked for last were to show
         for view in self.views():
             view.shown.connect(self.refresh)
         self.inside.hidden.connect(self._update_overlay)
@@ -72,12 +73,16 @@ class InsightViews(QObject):
         self.runner.evaluated.connect(lambda done: (self.inspection.store_evaluation(done.key, done.evaluation),
                                                     self.refresh()))
         self.runner.mapped.connect(lambda done: (self.inspection.store_map(done.key, done.digit_map), self.refresh()))
-        self.runner.tiles.connect(lambda done: self.weights.show_tiles(done.mosaic, done.key))
+        self.runner.tiles.connect(self._tiles_drawn)
         self.runner.failed.connect(self._failed)
 
     def views(self) -> tuple[QWidget, ...]:
         """The five views, in the order of their tabs."""
         return self.confusion, self.gallery, self.weights, self.inside, self.map
+
+    def themed(self) -> tuple[QWidget, ...]:
+        """What paints itself in the window's theme (each has ``apply_theme``)."""
+        return self.views()
 
     # -- what happened (the window calls these) ---------------------------------------------------
     def drawing_changed(self, image: np.ndarray | None) -> None:
@@ -88,12 +93,13 @@ class InsightViews(QObject):
     def weights_changed(self, weights: tuple | None = None) -> None:
         """The network in training has new weights (``weights``: the snapshot's read-only [W0, b0, ...]):
         views of "now" follow it; the weight tiles are drawn from the snapshot in the worker."""
-        if self.inspection.epoch is None:
+        if self.inspection.epoch is None and self.inspection.following_run():
             self._refresh_weights(changed=True, snapshot=weights)
             self._refresh_drawing()
 
     def run_started(self, info: TrainingStarted) -> None:
-        self.inspection.start_run(info.model, info.config.epochs, info.validation_images, info.validation_labels)
+        self.inspection.start_run(info.model, info.epochs_before + info.config.epochs, info.validation_images,
+                                  info.validation_labels, info.epochs_before)
         self._refresh_epochs()
         self.refresh()
 
@@ -109,16 +115,16 @@ class InsightViews(QObject):
         data = self._data
         self.inspection.end_run(outcome.model, outcome.test, data.test_images if data else None,
                                 data.test_labels if data else None, "trained just now")
-        self.refresh()
+        # The window shows the current model next, which brings the views up to date.
 
     def run_ended(self) -> None:
         """The run is over (finished, failed or abandoned) and the slots say so."""
         self.refresh()
 
     def model_loaded(self, model) -> None:
+        """Another model became the current one (the window then shows it, and calls :meth:`refresh`)."""
         self.inspection.model_loaded(model)
         self._refresh_epochs()
-        self.refresh()
 
     def dataset_loaded(self, loaded: DatasetLoaded) -> None:
         """A dataset was loaded (by either runner): keep it if it is the one in use."""
@@ -207,7 +213,14 @@ class InsightViews(QObject):
                                  f"First layer of {self.inspection.caption()}: {first.n_out} units, each tile its "
                                  "784 input weights", changed=changed, tiles_follow=follow)
         if follow:
+            self._tiles_for = first.params["W"]
             self.runner.submit("tiles", DrawTiles(snapshot[0], self.weights.tiles_wanted()))
+
+    def _tiles_drawn(self, done) -> None:
+        """Tiles of a snapshot arrived: shown only if the view still shows the weights they were drawn for
+        (not if the user chose another model meanwhile, whose tiles the view drew itself)."""
+        if self.weights.weights_array() is self._tiles_for:
+            self.weights.show_tiles(done.mosaic, done.key)
 
     def _refresh_map(self) -> None:
         insp = self.inspection

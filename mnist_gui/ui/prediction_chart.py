@@ -1,4 +1,5 @@
-"""The prediction: ten softmax probabilities as bars, the winner highlighted and spelled out large.
+"""The prediction: ten softmax probabilities as bars, the winner highlighted and spelled out large,
+under a line that names the model they come from.
 
 The :class:`pyqtgraph.BarGraphItem` is created once and updated with ``setOpts`` (heights and
 brushes only), so an update costs a fraction of a millisecond and the chart can follow the user's
@@ -12,14 +13,27 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QCursor, QFont, QFontMetrics
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
-from mnist_gui.ui.plot_style import FOREGROUND, style_axes
+from mnist_gui.formatting import percent
+from mnist_gui.ui.theme import LIGHT, Theme, app_theme, style_plot
+from mnist_gui.ui.status_text import StatusText
 
-BAR_COLOUR = "#a9bcd9"
-TOP_COLOUR = "#2f6fd0"
+#: Bars of probabilities this small are drawn as a stub this high (1% of the axis), so a small
+#: probability is visible and can be hovered for its value.
+STUB = 0.01
 EMPTY_HINT = "Draw a digit\non the canvas"
+
+
+def _short_percent(p: float) -> str:
+    """A bar's label: whole percent, never a false 100%; none under 1% (ten "<1%" would crowd the chart:
+    those bars are drawn as stubs and the tooltip gives their value)."""
+    if p < 0.005:
+        return ""
+    if p > 0.995:
+        return ">99%"
+    return f"{p:.0%}"
 
 
 class PredictionChart(QGroupBox):
@@ -28,6 +42,7 @@ class PredictionChart(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Prediction", parent)
         self._probs: np.ndarray | None = None
+        self._not_a_digit = False
         self._hint = EMPTY_HINT
 
         self.digit_label = QLabel("?")
@@ -57,11 +72,10 @@ class PredictionChart(QGroupBox):
         left.addWidget(self.confidence_label)
         left.addStretch(1)
 
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget()
         self.plot.setMinimumSize(180, 160)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
-        style_axes(item)
         item.setMenuEnabled(False)
         item.hideButtons()
         item.setMouseEnabled(x=False, y=False)
@@ -73,16 +87,29 @@ class PredictionChart(QGroupBox):
         tick_font = QFont(self.font())
         tick_font.setPointSize(11)
         item.getAxis("bottom").setTickFont(tick_font)
-        item.setLabel("bottom", "digit", color=FOREGROUND)
-        self._normal_brush = pg.mkBrush(BAR_COLOUR)
-        self._top_brush = pg.mkBrush(TOP_COLOUR)
+        item.setLabel("bottom", "digit")
+        item.setYRange(0, 1.12, padding=0)   # room above a full bar for its value
+        self._normal_brush = self._top_brush = pg.mkBrush(None)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72,
                                     brushes=[self._normal_brush] * 10, pen=pg.mkPen(None))
         # Guide lines as plain items: an axis grid would make every bar update repaint the axes.
-        for level in (0.25, 0.5, 0.75, 1.0):
-            self.plot.addItem(pg.InfiniteLine(pos=level, angle=0, pen=pg.mkPen(0, 0, 0, 40)))
+        self._guides = [pg.InfiniteLine(pos=level, angle=0) for level in (0.25, 0.5, 0.75, 1.0)]
+        for guide in self._guides:
+            self.plot.addItem(guide)
         self.plot.addItem(self.bars)
-        self.hint_item = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
+        # Each bar's value above it ("37%", "<1%"); texts change only when a rounded value does.
+        value_font = QFont(self.font())
+        value_font.setPointSize(8)
+        self.value_items = []
+        for d in range(10):
+            text = pg.TextItem("", anchor=(0.5, 1.0))
+            text.setFont(value_font)
+            text.setPos(d, 0.0)
+            self.plot.addItem(text)
+            self.value_items.append(text)
+        self._values: list[str] = [""] * 10
+        self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.hint_item = pg.TextItem("", anchor=(0.5, 0.5))
         hint_font = QFont(self.font())
         hint_font.setPointSize(12)
         self.hint_item.setFont(hint_font)
@@ -91,22 +118,51 @@ class PredictionChart(QGroupBox):
         self.set_hint(EMPTY_HINT)
         self.plot.addItem(self.hint_item)
 
-        layout = QHBoxLayout(self)
-        layout.addLayout(left)
-        layout.addWidget(self.plot, 1)
+        # Which model the bars come from ("current: <name>" or "in training: epoch 3/5, 97.1% val"):
+        # self-painted, so a new text does not re-lay-out the window.
+        self.source_label = StatusText("", min_lines=1)
+        self.source_label.setObjectName("predictionSource")
+        self.setAccessibleName("Prediction")
+        row = QHBoxLayout()
+        row.addLayout(left)
+        row.addWidget(self.plot, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.source_label)
+        layout.addLayout(row, 1)
+        self.apply_theme(app_theme())
         self.set_probabilities(None)
 
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Draw the chart in ``theme``'s colours (the window calls this when its palette changes)."""
+        self._theme = theme
+        style_plot(self.plot, theme)
+        self._normal_brush, self._top_brush = pg.mkBrush(theme.bar), pg.mkBrush(theme.bar_top)
+        for guide in self._guides:
+            guide.setPen(pg.mkPen(*theme.guide))
+        for text in self.value_items:
+            text.setColor(theme.foreground)
+        self.set_hint(self._hint)
+        self.set_probabilities(self._probs, self._not_a_digit)
     def probabilities(self) -> np.ndarray | None:
         return None if self._probs is None else self._probs.copy()
 
     def predicted_digit(self) -> int | None:
         return None if self._probs is None else int(np.argmax(self._probs))
 
+    def set_source(self, text: str) -> None:
+        """Say which model the bars come from."""
+        self.source_label.setText(text)
+
+    def source(self) -> str:
+        return self.source_label.text()
+
     def set_hint(self, text: str) -> None:
         """The message shown while there is no prediction (e.g. 'no model: press Train'); lines centred."""
         self._hint = text
         lines = "<br>".join(html.escape(line) for line in text.splitlines())
-        self.hint_item.setHtml(f'<div style="text-align:center; color:#555">{lines}</div>')
+        colour = self._theme.faint if hasattr(self, "_theme") else LIGHT.faint
+        self.hint_item.setHtml(f'<div style="text-align:center; color:{colour}">{lines}</div>')
 
     def hint(self) -> str:
         return self._hint
@@ -116,19 +172,28 @@ class PredictionChart(QGroupBox):
 
         Returns the probabilities when the shown prediction changed, else None. With ``settled_ok`` an
         update nobody could see (no bar moves by 0.05 percentage points) is skipped, which saves most
-        repaints while a settled network keeps training.
+        repaints while a settled network keeps training. A model that can tell (trained with scribbles)
+        may say the drawing does not look like a digit: the chart then says so instead of "98% sure".
         """
         if image is None or model is None:
             self.set_probabilities(None)
             return None
-        probs = model.predict_proba_one(image)   # no BLAS: it would wait for a training thread's
-        if settled_ok and self._probs is not None and np.abs(self._probs - probs).max() < 5e-4:
+        reading = model.read_one(image)   # no BLAS: it would wait for a training thread's
+        probs = reading.probabilities
+        if (settled_ok and self._probs is not None and reading.not_a_digit == self._not_a_digit
+                and np.abs(self._probs - probs).max() < 5e-4):
             return None
-        self.set_probabilities(probs)
+        self.set_probabilities(probs, not_a_digit=reading.not_a_digit)
         return probs.copy()
 
-    def set_probabilities(self, probs: np.ndarray | None) -> None:
-        """Show 10 probabilities, or nothing (``None``: empty canvas or no model) with the hint."""
+    def not_a_digit(self) -> bool:
+        """Whether the chart says the drawing does not look like a digit."""
+        return self._not_a_digit
+
+    def set_probabilities(self, probs: np.ndarray | None, not_a_digit: bool = False) -> None:
+        """Show 10 probabilities, or nothing (``None``: empty canvas or no model) with the hint; with
+        ``not_a_digit``, greyed, under "not a digit?" instead of a digit."""
+        self._not_a_digit = probs is not None and not_a_digit
         if probs is None:
             self._probs = None
             self.bars.setOpts(height=np.zeros(10), brushes=[self._normal_brush] * 10)
@@ -136,17 +201,51 @@ class PredictionChart(QGroupBox):
             self._set_label_style("color: palette(mid);")
             self.confidence_label.setText("")
             self.hint_item.setVisible(True)
+            self._set_values([""] * 10, np.zeros(10))
+            self.setAccessibleDescription("No prediction: " + " ".join(self._hint.split()))
             return
         p = np.asarray(probs, dtype=np.float64).reshape(10)
         self._probs = p.copy()
         top = int(np.argmax(p))
         brushes = [self._normal_brush] * 10
-        brushes[top] = self._top_brush
-        self.bars.setOpts(height=p, brushes=brushes)
+        if not not_a_digit:
+            brushes[top] = self._top_brush
+        shown = np.maximum(p, STUB)   # a tiny probability stays visible as a stub
+        self.bars.setOpts(height=shown, brushes=brushes)
         self.hint_item.setVisible(False)
+        order = np.argsort(-p)
+        runners_up = ", ".join(f"{d} at {percent(p[d])}" for d in order[1:3])
+        self._set_values([_short_percent(v) for v in p], shown)
+        if not_a_digit:
+            self.digit_label.setText("?")
+            self._set_label_style("color: palette(mid);")
+            self.confidence_label.setText("not a digit?")
+            self.setAccessibleDescription(f"Does not look like a digit; closest {top} at {percent(p[top])}, "
+                                          f"then {runners_up}.")
+            return
         self.digit_label.setText(str(top))
         self._set_label_style("")
-        self.confidence_label.setText(f"{p[top]:.1%} sure" if p[top] < 0.9995 else ">99.9% sure")
+        self.confidence_label.setText(f"{percent(p[top])} sure")
+        # For screen readers: the answer and the runners-up, in words.
+        self.setAccessibleDescription(f"Reads {top}, {percent(p[top])} sure; then {runners_up}.")
+
+    def _set_values(self, texts: list[str], heights: np.ndarray) -> None:
+        for d, (text, height) in enumerate(zip(texts, heights)):
+            if text != self._values[d]:
+                self._values[d] = text
+                self.value_items[d].setText(text)
+            self.value_items[d].setPos(d, float(height) + 0.005)
+
+    def _hover(self, pos) -> None:
+        """A tooltip with the exact probability of the bar under the mouse."""
+        if self._probs is None or not self.plot.sceneBoundingRect().contains(pos):
+            return
+        point = self.plot.getPlotItem().vb.mapSceneToView(pos)
+        d = int(round(point.x()))
+        if 0 <= d < 10 and abs(point.x() - d) <= 0.4 and 0 <= point.y() <= max(self._probs[d], STUB) + 0.05:
+            QToolTip.showText(QCursor.pos(), f"P({d}) = {self._probs[d]:.4%}", self.plot)
+        else:
+            QToolTip.hideText()
 
     def _set_label_style(self, sheet: str) -> None:
         if self.digit_label.styleSheet() != sheet:   # re-styling costs more than the whole bar update

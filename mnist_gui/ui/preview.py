@@ -102,7 +102,6 @@ class PreviewBox(QGroupBox):
         self.preview = DigitPreview()
         caption = QLabel("Cropped, scaled to fit 20x20 and centred, like the MNIST digits.")
         caption.setWordWrap(True)
-        caption.setStyleSheet("color: palette(dark);")
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview)
         layout.addWidget(caption)

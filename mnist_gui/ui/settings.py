@@ -62,7 +62,9 @@ class Settings:
                              "The training panel's fields as its ``state_dict`` gave them ({} if unreadable).")
     pen_width = _Value("canvas/pen_width", _pen_width, int)
     dataset_path = _Value("dataset/path", _text, lambda v: v or "", "The dataset in use (None: the bundled copy).")
-    last_model = _Value("model/last", _text, lambda v: v or "", "The model file to reopen at the next start.")
+    last_model = _Value("model/last", _text, lambda v: v or "",
+                        "The model file older versions reopened at start: imported into the library once, then "
+                        "cleared (the library remembers the current model now).")
 
     def __init__(self) -> None:
         self._s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from mnist_gui.ui.status_text import StatusText
+from mnist_gui.ui.theme import Theme, app_theme
+
+
+def blend(a: str | QColor, b: str | QColor, amount: float) -> QColor:
+    """The colour ``amount`` of the way from ``a`` to ``b`` (0: a, 1: b), e.g. a heat map's cell
+    from the theme's background to its full colour, or a grid line a little off the background."""
+    a, b, t = QColor(a), QColor(b), max(0.0, min(1.0, float(amount)))
+    return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
+                  round(a.blue() + (b.blue() - a.blue()) * t))
 
 
 def qimage(pixels: np.ndarray) -> QImage:
@@ -40,13 +49,15 @@ def qimage(pixels: np.ndarray) -> QImage:
 
 class InsightView(QWidget):
     """A header (the caption, then the view's controls in :attr:`header`) over the view's own content
-    (:attr:`body`); ``shown`` when it becomes visible, ``hidden`` when not."""
+    (:attr:`body`); ``shown`` when it becomes visible, ``hidden`` when not. What it paints itself
+    takes its colours from :attr:`theme` (light or dark; the window calls :meth:`apply_theme`)."""
 
     shown = Signal()
     hidden = Signal()
 
     def __init__(self, caption: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.theme: Theme = app_theme()
         self.caption = StatusText(caption, min_lines=1)
         self.caption.setStyleSheet("color: palette(dark);")
         self.body = QVBoxLayout(self)
@@ -55,6 +66,15 @@ class InsightView(QWidget):
         self.header = QHBoxLayout()
         self.header.addWidget(self.caption, 1)
         self.body.addLayout(self.header)
+
+    def apply_theme(self, theme: Theme) -> None:
+        """Paint in ``theme``'s colours from now on (so do the parts that paint themselves: every child
+        with a ``theme`` attribute)."""
+        self.theme = theme
+        for widget in [self, *self.findChildren(QWidget)]:
+            if hasattr(widget, "theme"):
+                widget.theme = theme
+            widget.update()
 
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QToo
 from mnist_gui.digits import SIDE
 from mnist_gui.insight.weights import DIVERGING, grid_for, tile_mosaic, tile_scale, unit_image
 from mnist_gui.ui.status_text import StatusText
-from mnist_gui.ui.view_base import InsightView, qimage
+from mnist_gui.ui.theme import Theme, app_theme
+from mnist_gui.ui.view_base import InsightView, blend, qimage
 
 #: Smallest tile side, in pixels, before the grid goes to pages.
 MIN_TILE = 22
@@ -51,6 +52,7 @@ class _TileGrid(QWidget):
         self._dirty = True
         self._shown_key: tuple | None = None
         self.renders = 0
+        self.theme: Theme = app_theme()
 
     def sizeHint(self) -> QSize:
         return QSize(480, 320)
@@ -120,7 +122,7 @@ class _TileGrid(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         if self.w0 is None:
-            painter.setPen(QColor(120, 120, 130))
+            painter.setPen(QColor(self.theme.faint))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
         if self._dirty or self._image is None:
@@ -133,7 +135,7 @@ class _TileGrid(QWidget):
         painter.drawImage(target, self._image)
         units = self.page_units()
         if self.selected is not None and len(units) and units[0] <= self.selected <= units[-1]:
-            painter.setPen(QPen(QColor(0, 0, 0), 2))
+            painter.setPen(QPen(QColor(self.theme.foreground), 2))
             painter.drawRect(self.tile_rect(int(self.selected - units[0])).adjusted(0, 0, -1, -1))
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
@@ -162,20 +164,22 @@ class _UnitDetail(QWidget):
         self.image = None          # the unit's weights, RGB
         self.drawing = None        # the drawing as RGBA ink over it
         self.overlay = True
+        self.theme: Theme = app_theme()
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         side = min(self.width(), self.height()) // SIDE * SIDE
         target = QRectF((self.width() - side) / 2, 0, side, side)
+        theme = self.theme
         if self.image is None:
-            painter.fillRect(target, QColor(240, 240, 243))
-            painter.setPen(QColor(120, 120, 130))
+            painter.fillRect(target, blend(theme.background, theme.foreground, 0.06))
+            painter.setPen(QColor(theme.faint))
             painter.drawText(target, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, "click a tile")
             return
         painter.drawImage(target, self.image)
         if self.overlay and self.drawing is not None:
             painter.drawImage(target, self.drawing)
-        painter.setPen(QPen(QColor(90, 90, 100), 1))
+        painter.setPen(QPen(blend(theme.background, theme.foreground, 0.45), 1))
         painter.drawRect(target.adjusted(0, 0, -1, -1))
 
 
@@ -186,6 +190,7 @@ class _Legend(QWidget):
         super().__init__(parent)
         self.setFixedHeight(26)
         self.setMinimumWidth(140)
+        self.theme: Theme = app_theme()
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -195,7 +200,7 @@ class _Legend(QWidget):
             gradient.setColorAt(i / 255, QColor(*DIVERGING[i]))
         gradient.setColorAt(1.0, QColor(*DIVERGING[255]))
         painter.fillRect(bar, gradient)
-        painter.setPen(QColor(70, 70, 75))
+        painter.setPen(QColor(self.theme.foreground))
         text = QRectF(4, 11, self.width() - 8, 14)
         painter.drawText(text, Qt.AlignmentFlag.AlignLeft, "inhibits")
         painter.drawText(text, Qt.AlignmentFlag.AlignHCenter, "0")
@@ -278,6 +283,10 @@ class WeightsView(InsightView):
         """The drawing (28x28 uint8) and the first hidden layer's activations for it (None: no drawing)."""
         self._drawing, self._activations = pixels, activations
         self._update_detail()
+
+    def weights_array(self) -> np.ndarray | None:
+        """The (784, H) weights shown (the array itself, as given to :meth:`set_weights`)."""
+        return self._w0
 
     def tiles_wanted(self) -> tuple:
         """(first unit, how many, columns, each on its own scale): the mosaic the current page needs,

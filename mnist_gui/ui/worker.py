@@ -2,7 +2,7 @@
 
 Like Qt's *Mandelbrot* example, the work happens in a thread while the window stays live, results
 cross over by queued signals, and a job can be stopped at once. The jobs themselves are plain Python
-(:mod:`mnist_gui.jobs`: load a dataset, train, keep a copy); :class:`TrainingRunner` runs one at a
+(:mod:`mnist_gui.jobs`: load a dataset, train and record the run); :class:`TrainingRunner` runs one at a
 time in a fresh ``QThread`` and declares, once, the typed signals a window connects to.
 
 A job reports through a single queued signal that carries (job, payload); in the GUI thread the
@@ -22,8 +22,9 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from mnist_gui.data import MnistData
 from mnist_gui.errors import ConfigError, MnistGuiError
-from mnist_gui.jobs import (DatasetLoaded, EpochSnapshot, Job, KeepCopy, LoadDataset, Train, TrainingOutcome,
+from mnist_gui.jobs import (DatasetLoaded, EpochSnapshot, Job, LoadDataset, RecordRun, Train, TrainingOutcome,
                             TrainingStarted, WeightsSnapshot)
+from mnist_gui.model import Model
 from mnist_gui.training import BatchProgress, EpochResult, TrainingConfig
 
 
@@ -98,13 +99,15 @@ class TrainingRunner(QObject):
         return tuple(name for name, value in vars(cls).items() if isinstance(value, Signal))
 
     # -- starting jobs ----------------------------------------------------------------------------
-    def train(self, config: TrainingConfig, dataset_path: str | None = None, keep_copy: KeepCopy | None = None,
-              data: MnistData | None = None, progress_interval: float | None = None) -> Train:
-        """Train ``config`` on ``data``, or on the dataset at ``dataset_path`` (None: the bundled copy)."""
+    def train(self, config: TrainingConfig, dataset_path: str | None = None, record_run: RecordRun | None = None,
+              data: MnistData | None = None, progress_interval: float | None = None,
+              initial: Model | None = None) -> Train:
+        """Train ``config`` on ``data``, or on the dataset at ``dataset_path`` (None: the bundled copy);
+        with ``initial``, continue training that model (a copy the job may keep for itself)."""
         cached = self._dataset
         if data is None and cached is not None and cached.path == dataset_path:
             data = cached.data
-        job = Train(config, LoadDataset(dataset_path, data), keep_copy, progress_interval)
+        job = Train(config, LoadDataset(dataset_path, data), record_run, progress_interval, initial=initial)
         self.run(job)
         return job
 
