@@ -1,11 +1,11 @@
-"""Take the README's pictures of the insight views (docs/images/view-*.png), one per view.
+"""Take the README's pictures of the insight views (resources/screenshots/view-*.png), one per view.
 
 Run it under a real (virtual) X server so fonts and styles are what a user sees::
 
-    xvfb-run -a -s "-screen 0 1400x900x24" python tests/make_insight_screenshots.py [--out docs/images]
+    xvfb-run -a -s "-screen 0 1400x900x24" python tests/make_insight_screenshots.py [--out resources/screenshots]
 
-The window (1280x800) draws a '3' with real mouse events; the confusion matrix, gallery, inside view
-and map show the shipped model; then the ``fast`` preset trains, the weights view is taken in the
+In a temporary library and settings (never the user's), the window (1280x800) draws a '3' with
+real mouse events; the confusion matrix, gallery, inside view and map show the shipped model; then the ``fast`` preset trains, the weights view is taken in the
 middle of the run, and time travel is taken after it, at epoch 1. Each picture is the window's right
 half (drawing, preview, bars and the view). Not a test (pytest does not collect it).
 """
@@ -43,10 +43,11 @@ def wait_until(condition, ms: int = 60000) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "images"))
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "resources" / "screenshots"))
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    os.environ["MNIST_GUI_DATA_DIR"] = tempfile.mkdtemp(prefix="mnist-gui-shot-")   # its own library
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     app = QApplication(sys.argv[:1])

@@ -314,6 +314,7 @@ def test_time_travel_replays_the_bars_the_weights_and_the_confusion_matrix(windo
     QTest.keyClick(bar.slider, Qt.Key.Key_Home)            # back to before training
     wait_idle(window, qtbot)
     assert bar.selected() == 0 and window.chart.title() == "Prediction at epoch 0 of 3"
+    assert window.chart.source() == "time travel: before training (epoch 0)"
     at_zero = history.model_at(0)
     np.testing.assert_allclose(window.chart.probabilities(), at_zero.predict_proba_one(window.preview.pixels()),
                                atol=1e-6)
@@ -331,6 +332,7 @@ def test_time_travel_replays_the_bars_the_weights_and_the_confusion_matrix(windo
     assert "epoch 1 of 3" in weights.caption_text()
     qtbot.mouseClick(bar.now_button, Qt.MouseButton.LeftButton)
     assert bar.selected() is None and window.chart.title() == "Prediction"
+    assert window.chart.source().startswith("current: ")
     np.testing.assert_array_equal(weights.grid.w0, window.model.network.dense_layers[0].params["W"])
     np.testing.assert_array_equal(window.confusion_matrix(), final)
 

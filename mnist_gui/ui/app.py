@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
                                  + (f"{acc:.2%}" if acc is not None else "unknown") + pen)
         self.save_action.setEnabled(model is not None)
         self.chart.set_hint(EMPTY_HINT if model is not None else NO_MODEL_HINT)
-        self.chart.set_source(self.model_slots.caption())
+        self.chart.set_source(self._source_caption())
         record = self.model_slots.record
         self.insight.refresh()   # the views follow the current model
         self.current_model_changed.emit(None if model is None else record.summary(True) if record is not None
@@ -405,14 +405,21 @@ class MainWindow(QMainWindow):
 
     def refresh_prediction(self) -> None:
         """The model the bars come from changed: say which, and predict again (the views follow it)."""
-        self.chart.set_source(self.model_slots.caption())
+        self.chart.set_source(self._source_caption())
         self._predict()
         self.insight.refresh()
+
+    def _source_caption(self) -> str:
+        """Which model the bars come from: the slots' answer, or the epoch travelled to."""
+        if self.insight.inspection.epoch is None:
+            return self.model_slots.caption()
+        return f"time travel: {self.insight.inspection.caption()}"
 
     def _on_epoch_changed(self, epoch: int | None) -> None:
         history = self.insight.inspection.history
         self.chart.setTitle("Prediction" if epoch is None or history is None
                             else f"Prediction at epoch {epoch} of {history.planned}")
+        self.chart.set_source(self._source_caption())
         self._predict()
 
     # -- the insight views' automation contract ------------------------------------------------------
@@ -480,15 +487,15 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, ev) -> None:
         self.model_slots.note_progress(ev.epoch, ev.epochs)
-        self.chart.set_source(self.model_slots.caption())   # a no-op unless the words change
+        self.chart.set_source(self._source_caption())   # a no-op unless the words change
 
     def _on_epoch(self, ev) -> None:
         self.model_slots.note_epoch(ev.val_accuracy)
-        self.chart.set_source(self.model_slots.caption())
+        self.chart.set_source(self._source_caption())
 
     def _on_snapshot(self, snapshot) -> None:
         if not self._closing and self.model_slots.apply_weights(snapshot.weights) is not None:
-            self.chart.set_source(self.model_slots.caption())
+            self.chart.set_source(self._source_caption())
             self._predict(settled_ok=True)   # watch it learn
             self.insight.weights_changed(snapshot.weights)
 

@@ -82,7 +82,7 @@ class InsightViews(QObject):
 
     def themed(self) -> tuple[QWidget, ...]:
         """What paints itself in the window's theme (each has ``apply_theme``)."""
-        return self.views()
+        return (*self.views(), self.time_travel)
 
     # -- what happened (the window calls these) ---------------------------------------------------
     def drawing_changed(self, image: np.ndarray | None) -> None:

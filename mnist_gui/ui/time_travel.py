@@ -11,6 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
+from mnist_gui.ui.theme import Theme, app_theme
+
 NOW = "now"
 
 
@@ -36,15 +38,18 @@ class TimeTravelBar(QWidget):
         self.now_button.setText("now")
         self.now_button.setToolTip("Back to the present")
         self.now_button.clicked.connect(lambda: self.select(None))
-        title = QLabel("epoch")
-        title.setStyleSheet("color: palette(dark);")
+        self.title = QLabel("epoch")
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 0, 4, 0)
-        for widget in (title, self.slider, self.label, self.now_button):
+        for widget in (self.title, self.slider, self.label, self.now_button):
             row.addWidget(widget)
         self._epochs: list[int] = []
         self._planned = 0
+        self.apply_theme(app_theme())
         self.set_epochs([], 0)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.title.setStyleSheet(f"color: {theme.faint};")
 
     def set_epochs(self, epochs: list[int], planned: int) -> None:
         """The epochs one can travel to (0 = before training) and how many the run has in all."""

@@ -59,7 +59,7 @@ class InsightView(QWidget):
         super().__init__(parent)
         self.theme: Theme = app_theme()
         self.caption = StatusText(caption, min_lines=1)
-        self.caption.setStyleSheet("color: palette(dark);")
+        self.caption.setStyleSheet(f"color: {self.theme.faint};")
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(6, 4, 6, 4)
         self.body.setSpacing(4)
@@ -71,6 +71,7 @@ class InsightView(QWidget):
         """Paint in ``theme``'s colours from now on (so do the parts that paint themselves: every child
         with a ``theme`` attribute)."""
         self.theme = theme
+        self.caption.setStyleSheet(f"color: {theme.faint};")
         for widget in [self, *self.findChildren(QWidget)]:
             if hasattr(widget, "theme"):
                 widget.theme = theme
