@@ -1,4 +1,4 @@
-"""The window half of the benchmark (sections 4-6 of ``python -m mnist_gui.bench``).
+"""The window half of the benchmark (sections 4-6, 4b, 11 and 12 of ``python -m mnist_gui.bench``).
 
 4. Window under load: the main window is open (offscreen unless a display is set) with a digit on
    the canvas, so every weight snapshot (5 a second) re-predicts it; the ``fast`` preset
@@ -13,10 +13,10 @@
 4b. Section 4 again with the insight views at work: the weights view in the views' tabs (its tiles
    redrawn at every weight snapshot) and the confusion matrix open in a window of its own (following
    the validation set at every epoch's end), both visible during the ``fast`` runs.
-9. Inside view: one drawing update (activations, saliency, the view's and the preview's repaint)
+11. Inside view: one drawing update (activations, saliency, the view's and the preview's repaint)
    for the shipped 784-1024-1024-10 model (``best``'s network), idle and while a training thread
    keeps BLAS busy.
-10. Gallery: switching to the gallery tab until its 10,000-image list has painted, the shipped
+12. Gallery: switching to the gallery tab until its 10,000-image list has painted, the shipped
    model's test evaluation being ready; and the first opening, evaluation included (in the worker).
 """
 
@@ -285,7 +285,7 @@ def _paint_counter(widget):
 
 
 def inside_update_ms(window, app, data, repeats: int) -> dict:
-    """Section 9: the inside view's update for one drawing, shipped 784-1024-1024-10 model: the window's
+    """Section 11: the inside view's update for one drawing, shipped 784-1024-1024-10 model: the window's
     handler for the views (activations and saliency, strips and overlay images) plus the synchronous
     repaint of the view and of the preview it overlays. Idle, then with a headless training in a thread."""
     from mnist_gui.resources_path import resource
@@ -325,7 +325,7 @@ def inside_update_ms(window, app, data, repeats: int) -> dict:
 
 
 def gallery_open_ms(window, app, repeats: int) -> dict:
-    """Section 10: from switching to the gallery tab to its list's first paint, 10,000 test images, the
+    """Section 12: from switching to the gallery tab to its list's first paint, 10,000 test images, the
     evaluation ready (median and worst of ``repeats``); and the first opening with the evaluation
     computed in the worker (until the tiles are painted)."""
     from mnist_gui.resources_path import resource
