@@ -448,7 +448,7 @@ def test_a_model_chosen_during_a_run_is_the_one_the_views_show(window, qtbot):
     snapshots = []
     window.runner.snapshot.connect(snapshots.append)
     # The run's network has the small model's shape, so only the choice tells their tiles apart.
-    for key, text in {**SMALL_RUN, "hidden": "48", "epochs": "6", "limit": "8000"}.items():
+    for key, text in {**SMALL_RUN, "hidden": "48", "epochs": "40", "limit": "8000"}.items():
         window.panel.set_field(key, text)
     window.panel.train_button.click()
     qtbot.waitUntil(lambda: len(snapshots) >= 2, timeout=60000)
@@ -466,6 +466,8 @@ def test_a_model_chosen_during_a_run_is_the_one_the_views_show(window, qtbot):
     weights.grid.repaint()
     np.testing.assert_array_equal(weights.grid.mosaic, shown)   # ...not a snapshot of the run's
     assert "in training" not in weights.caption_text()
+    window.runner.pause()                                 # (so that the run is still on)
+    assert window.runner.is_busy()
     window.library_ui.follow_live()                       # "watch the run": the views follow it again
     assert "in training" in weights.caption_text()
     window.runner.stop()
