@@ -20,12 +20,15 @@ modules with PySide6 made unimportable:
                    re-drawings of real and of the user's own digits
 ``training``       configurations and their limits, the training loop and its events, the presets, the
                    fine-tune that teaches a model the user's handwriting
+``insight``        looking inside a network: confusion counts, gallery filters, weight tiles, hidden
+                   activations and saliency, the PCA map of the digits
 ``state``          what the application knows that is not Qt: the library of runs (in the user's data
                    folder), which model is current, live, displayed, and the rule for a finished run;
                    the settings file (read without QSettings, every bad value its default); the user's own
-                   labelled drawings ("My digits")
+                   labelled drawings ("My digits"); a run's epochs (time travel); what the insight views
+                   look at
 ``jobs``           background work as plain Python (load a dataset, train or fine-tune and record the
-                   run), reporting immutable payloads
+                   run, analyse a model for the insight views), reporting immutable payloads
 ``ui``             the Qt layer: widgets (one per file), the job runner (a QThread), the settings file,
                    picture files, and the main window, which only wires them together
 ``bench``,         measurements that print numbers; the ``mnist-gui`` command (``train``, ``evaluate``,

@@ -442,22 +442,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from mnist_gui.data import load_mnist
     from mnist_gui.imaging.pen_sets import pen_drawn_report
-    from mnist_gui.training import evaluate
+    from mnist_gui.insight.evaluation import confusion_counts, per_class_accuracy
+    from mnist_gui.training import evaluate_with_predictions
 
     model, shown, record = _find_model(_library(), args.model)
     if record is not None:
         sys.stderr.write(f"using {_describe_choice(record, args.model)}\n")
     data = load_mnist(args.data)
     labels = data.test_labels.astype(np.intp)
+    # The same pass as the window's confusion matrix (and training's test evaluation): same counts.
     with np.errstate(all="ignore"):
-        loss, acc = evaluate(model, data.test_images, labels)
-    try:
-        predicted = model.predict(data.test_images)
-    except PredictionError as exc:
-        raise PredictionError(f"{display_name(shown)} on the test images: {exc}") from None
-    confusion = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    per_class = [float(confusion[d, d] / max(1, confusion[d].sum())) for d in range(10)]
+        loss, acc, predictions = evaluate_with_predictions(model, data.test_images, labels)
+    if not np.isfinite(predictions.confidence).all():
+        raise PredictionError(f"{display_name(shown)} on the test images: the network's outputs overflow "
+                              "(not finite), so it gives no answer")
+    confusion = confusion_counts(labels, predictions.predicted)
+    per_class = [float(a) for a in np.nan_to_num(per_class_accuracy(confusion))]
     try:
         pen = pen_drawn_report(model)
     except PredictionError as exc:

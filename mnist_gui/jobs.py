@@ -1,5 +1,6 @@
 """Background jobs, one class per job: load a dataset, train a network or fine-tune one on the user's
-digits (and record the run in the library).
+digits (and record the run in the library), and the analysis jobs of the insight views (evaluate a model
+on a set, map the digits, draw weight tiles).
 
 A job is plain Python: :meth:`Job.run` does the work in whatever thread calls it and reports through
 the ``report`` callable it is given, with immutable payloads (frozen dataclasses, or private copies
@@ -13,24 +14,32 @@ event loop, so they act within one batch.
 Signal budget: the session throttles progress to :data:`~mnist_gui.training.PROGRESS_INTERVAL`
 (10 a second); weight snapshots, each of which the GUI turns into a new prediction of the drawing
 (~2 ms of its thread), go out at most every :data:`SNAPSHOT_INTERVAL` and always at the last step;
-every epoch result goes out (each is a point on the plots).
+every epoch result goes out (each is a point on the plots), followed by an :class:`EpochSnapshot`
+(the weights at the epoch's end and what the network said about each validation image, which the
+session computed anyway: about 0.5 ms of copying an epoch for ``best``, nothing recomputed).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Sequence
+
+import numpy as np
 
 from mnist_gui import data as datasets
 from mnist_gui.data import MnistData
 from mnist_gui.errors import LibraryError
+from mnist_gui.insight.digit_map import DigitMap, map_digits
+from mnist_gui.insight.evaluation import Evaluation, evaluate_model
+from mnist_gui.insight.weights import tile_mosaic
 from mnist_gui.model import Model
 from mnist_gui.state.curves import RunCurves
+from mnist_gui.state.inspection import EvaluationRequest, MapRequest
 from mnist_gui.state.library import RunLibrary, RunRecord
-from mnist_gui.training import (PROGRESS_INTERVAL, BatchProgress, EpochResult, TrainingConfig, TrainingControl,
-                                TrainingFinished, TrainingSession)
+from mnist_gui.training import (PROGRESS_INTERVAL, BatchProgress, EpochResult, Predictions, TrainingConfig,
+                                TrainingControl, TrainingFinished, TrainingSession)
 from mnist_gui.training.finetune import FineTuneConfig, fine_tune
 
 # Seconds between weight snapshots (and the last step always): each one re-predicts the drawing and
@@ -56,6 +65,9 @@ class TrainingStarted:
     description: str
     dataset: str
     model: Model               # a private copy of the initial network, for the GUI to predict with
+    validation_images: np.ndarray | None = None   # (N, 784) uint8, read-only: the set each epoch is checked on
+    validation_labels: np.ndarray | None = None
+    epochs_before: int = 0     # a continued run: the epochs its initial model had been trained for
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,17 @@ class WeightsSnapshot:
         return model
 
 
+@dataclass(frozen=True, eq=False)
+class EpochSnapshot:
+    """The end of an epoch: the weights then (read-only copies of [W0, b0, ...]) and what the network
+    said about each validation image (None without a validation set). For time travel and the
+    confusion matrix, which follows the validation set during a run."""
+
+    epoch: int
+    weights: tuple
+    validation: Predictions | None
+
+
 @dataclass(frozen=True)
 class TrainingOutcome:
     """The last event of a run, with the trained model (the job no longer touches it)."""
@@ -87,6 +110,25 @@ class TrainingOutcome:
     autosave_error: str | None = None   # why it could not
     record: RunRecord | None = None     # the run in the library
     curves: RunCurves | None = None     # its curves (a private copy)
+    test: Predictions | None = field(default=None, compare=False)   # the model's answer for each test image
+
+
+@dataclass(frozen=True, eq=False)
+class ModelEvaluated:
+    key: tuple                 # the request's key
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True, eq=False)
+class DigitsMapped:
+    key: tuple
+    digit_map: DigitMap
+
+
+@dataclass(frozen=True, eq=False)
+class TilesDrawn:
+    key: tuple                 # (first unit, units, columns, own scale), as asked
+    mosaic: np.ndarray         # packed 0xFFRRGGBB pixels (insight.weights.tile_mosaic)
 
 
 @dataclass(frozen=True)
@@ -182,8 +224,8 @@ class RecordRun:
 
 class Train(Job):
     """Train ``config`` on a dataset (loaded first if it is not in memory yet), reporting
-    :class:`TrainingStarted`, ``BatchProgress``, :class:`WeightsSnapshot`, ``EpochResult`` and finally
-    :class:`TrainingOutcome` (nothing more once abandoned)."""
+    :class:`TrainingStarted`, ``BatchProgress``, :class:`WeightsSnapshot`, ``EpochResult`` with its
+    :class:`EpochSnapshot`, and finally :class:`TrainingOutcome` (nothing more once abandoned)."""
 
     def __init__(self, config: TrainingConfig, dataset: LoadDataset, record_run: RecordRun | None = None,
                  progress_interval: float | None = None, snapshots: bool = True, initial: Model | None = None,
@@ -206,7 +248,8 @@ class Train(Job):
                                   initial=self.initial, my_digits=self.my_digits)
         report(TrainingStarted(config=self.config, n_train=int(session.train_x.shape[0]),
                                n_params=session.model.network.n_params, description=session.model.describe(),
-                               dataset=data.source, model=session.snapshot()))
+                               dataset=data.source, model=session.snapshot(), validation_images=session.val_x,
+                               validation_labels=session.val_y.astype(np.uint8), epochs_before=session.epoch_offset))
         events = session.run()
         last_snapshot = -1e9
         try:
@@ -224,22 +267,31 @@ class Train(Job):
                         report(self._snapshot(session, event.step))
                 elif isinstance(event, EpochResult):
                     report(event)
+                    report(EpochSnapshot(event.epoch, self._frozen_weights(session), session.validation_predictions))
                 elif isinstance(event, TrainingFinished):
                     report(self._outcome(event, session, data))
         finally:
             events.close()
 
     def _outcome(self, event: TrainingFinished, session: TrainingSession, data: MnistData) -> TrainingOutcome:
+        test = session.test_predictions
         if self.record_run is None:
-            return TrainingOutcome(event, session.model, self.config)
+            return TrainingOutcome(event, session.model, self.config, test=test)
         dataset = {"source": data.source, "checksum": data.checksum}
         record, error = self.record_run.write(event, session.model, self.config, dataset)
         return TrainingOutcome(event, session.model, self.config, None if record is None else str(record.model_path),
-                               error, record, RunCurves.from_json(self.record_run.curves.to_json()))
+                               error, record, RunCurves.from_json(self.record_run.curves.to_json()), test=test)
+
+    @classmethod
+    def _snapshot(cls, session: TrainingSession, step: int) -> WeightsSnapshot:
+        return WeightsSnapshot(step, cls._frozen_weights(session))
 
     @staticmethod
-    def _snapshot(session: TrainingSession, step: int) -> WeightsSnapshot:
-        return _weights(session.model, step)
+    def _frozen_weights(session: TrainingSession) -> tuple:
+        weights = session.model.network.get_weights()
+        for w in weights:
+            w.flags.writeable = False
+        return tuple(weights)
 
 
 class FineTune(Job):
@@ -310,3 +362,52 @@ def _weights(model: Model, step: int) -> WeightsSnapshot:
     for w in weights:
         w.flags.writeable = False
     return WeightsSnapshot(step, tuple(weights))
+
+
+# -- analysis jobs (the insight views' worker runs them, one at a time) -----------------------------------
+class EvaluateModel(Job):
+    """Evaluate a request's model on its images (the test set of ``data`` when the request names none):
+    reports :class:`ModelEvaluated`. Works on a private copy of the model, whose buffers the pass uses."""
+
+    def __init__(self, request: EvaluationRequest, data: MnistData) -> None:
+        super().__init__()
+        self.request = request
+        self.data = data
+
+    def run(self, report: Report) -> None:
+        r = self.request
+        images, labels = (r.images, r.labels) if r.images is not None else (self.data.test_images, self.data.test_labels)
+        evaluation = evaluate_model(r.model.copy(), images, labels, r.name, r.about)
+        if not self.control.abandoned:
+            report(ModelEvaluated(r.key, evaluation))
+
+
+class MapDigits(Job):
+    """The map of the digits (PCA of the last hidden layer) of a request's model on ``data``'s test
+    set: reports :class:`DigitsMapped`. Reads the model through the stateless pass only."""
+
+    def __init__(self, request: MapRequest, data: MnistData) -> None:
+        super().__init__()
+        self.request = request
+        self.data = data
+
+    def run(self, report: Report) -> None:
+        r = self.request
+        digit_map = map_digits(r.model, self.data.test_images, self.data.test_labels, reference=r.reference)
+        if not self.control.abandoned:
+            report(DigitsMapped(r.key, digit_map))
+
+
+class DrawTiles(Job):
+    """A page of first-layer weight tiles (:func:`~mnist_gui.insight.weights.tile_mosaic`) from
+    read-only weights (a snapshot's): reports :class:`TilesDrawn`. Five a second during training,
+    a millisecond or two each, kept off the GUI thread (NumPy lets the GIL go meanwhile)."""
+
+    def __init__(self, w0: np.ndarray, key: tuple) -> None:
+        super().__init__()
+        self.w0 = w0
+        self.key = key
+
+    def run(self, report: Report) -> None:
+        first, n, columns, per_unit = self.key
+        report(TilesDrawn(self.key, tile_mosaic(self.w0, np.arange(first, first + n), columns, per_unit)))

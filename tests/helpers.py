@@ -133,3 +133,35 @@ def patch_digit(patch: np.ndarray, rng) -> np.ndarray:
     image = np.zeros(784, np.uint8)
     image[patch] = rng.choice([255, 200, 128])
     return image.reshape(28, 28)
+
+
+def drop_file(widget, path):
+    """Drop a local file on ``widget`` as a file manager would: enter, then drop, with its URL."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return drop
+
+
+def digit_png(tmp_path, name="seven.png"):
+    """A picture of a 7 drawn dark on white, as a scan or a photo would be."""
+    from PySide6.QtGui import QImage
+
+    ink = np.full((240, 180), 255, np.uint8)          # dark ink on white paper, like a scan
+    for t in np.linspace(0, 1, 200):
+        ink[int(40 + 2 * t):int(52 + 2 * t), int(30 + 120 * t):int(30 + 120 * t) + 12] = 0   # the bar
+        x, y = int(150 - 70 * t), int(50 + 150 * t)
+        ink[y:y + 12, x:x + 12] = 0                                                           # the stem
+    path = tmp_path / name
+    QImage(ink.data, 180, 240, 180, QImage.Format.Format_Grayscale8).save(str(path))
+    return path

@@ -14,7 +14,9 @@ def test_quick_benchmark_prints_every_section(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = proc.stdout
     for label in ("reference loop", "GEMM ceiling", "engine 784-256-128-10", "fast preset", "time to 98.0%", "event-loop lateness",
-                  "GUI training throughput", "draw -> prediction", "start-up", "peak RSS", "augmentation", "canvas rasterizer"):
+                  "GUI training throughput", "draw -> prediction", "start-up", "peak RSS", "augmentation", "canvas rasterizer",
+                  "4b. lateness, weights view + confusion matrix visible", "4b. GUI throughput / headless",
+                  "11. inside view, one drawing update, 784-1024-1024-10", "12. opening the gallery, 10,000"):
         assert label in table, label
     r = json.loads(out.read_text())
     assert r["reference_epoch"]["seconds"] > 0 and r["reference_epoch"]["images"] == 9000
@@ -34,6 +36,11 @@ def test_quick_benchmark_prints_every_section(tmp_path):
     assert r["draw_to_prediction_ms"]["median"] > 0 and r["startup_seconds"] > 0 and r["peak_rss_mb"] > 50
     assert 0 < r["augment_ms"]["best"] <= r["augment_ms"]["median"]
     assert r["strokes_ms"]["segment_ms"] > 0 and r["strokes_ms"]["render_ms"] > 0
+    views = r["views_under_load"]
+    assert views["lateness_ms"]["ticks"] > 10 and views["gui_throughput_turns"]["ratio"] > 0
+    assert views["weight_tile_renders"] >= 1            # the weights view really was drawing
+    assert 0 < r["inside_update_ms"]["median"] and 0 < r["inside_update_ms"]["training_median"]
+    assert r["gallery_open_ms"]["images"] == 10000 and 0 < r["gallery_open_ms"]["median"] <= r["gallery_open_ms"]["max"]
 
 
 def test_reference_loop_learns():

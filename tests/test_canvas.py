@@ -222,3 +222,33 @@ def test_the_canvas_knows_its_pen_for_preprocessing(canvas):
     assert canvas.pen_width_pixels() == pytest.approx(15 * canvas.devicePixelRatioF(), rel=0.05)
     canvas.show_picture(np.full((50, 50), 255, np.uint8))
     assert canvas.pen_width_pixels() is None                     # a picture's pen is not known
+
+
+def test_a_picture_lies_under_the_strokes_and_goes_with_clear(canvas, qtbot):
+    # A gallery tile put on the canvas "as if drawn" (as a dropped picture is): it is a change, strokes
+    # go on top, Clear takes it away and Undo brings it back.
+    from helpers import mnist
+
+    digit = mnist().test_images[0].reshape(28, 28)          # a 7
+    seen = []
+    canvas.changed.connect(lambda: seen.append(1))
+    drag_stroke(canvas, vertical(canvas, x=0.2))
+    qtbot.wait(3 * EMIT_INTERVAL_MS)
+    seen.clear()
+    canvas.show_picture(digit)
+    qtbot.wait(3 * EMIT_INTERVAL_MS)
+    assert seen == [1] and not canvas.is_empty() and canvas.stroke_count() == 0 and canvas.has_picture()
+    seen.clear()
+    ink = canvas.ink_array()
+    side = ink.shape[0]
+    centres = ((np.arange(28) + 0.5) * side / 28).astype(int)   # the middle of each picture pixel
+    small = ink[np.ix_(centres, centres)].astype(float)
+    assert np.corrcoef(small.ravel(), digit.ravel())[0, 1] > 0.9   # the picture, scaled to the canvas
+    drag_stroke(canvas, horizontal(canvas, y=0.9))
+    qtbot.wait(3 * EMIT_INTERVAL_MS)
+    assert seen and canvas.stroke_count() == 1
+    assert canvas.ink_array()[int(0.9 * side), side // 2] > 200 and canvas.ink_array().sum() > ink.sum()
+    canvas.clear()
+    assert canvas.is_empty() and canvas.ink_array().max() == 0
+    canvas.undo()
+    assert not canvas.is_empty() and canvas.stroke_count() == 1 and canvas.ink_array().sum() > ink.sum()

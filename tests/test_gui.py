@@ -8,11 +8,13 @@ import threading
 
 import numpy as np
 import pytest
+from helpers import digit_png as _digit_png
 from helpers import drag_stroke
+from helpers import drop_file as _drop
 from PySide6.QtCore import QThread, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressBar, QPushButton
+from PySide6.QtWidgets import QMessageBox, QProgressBar, QPushButton
 
 import mnist_gui.ui.app as app_module
 from helpers import threads_started_since
@@ -738,34 +740,6 @@ def test_every_control_is_reachable_from_the_keyboard(window, qtbot):
                       if w.isEnabled()]
     assert all(w in seen for w in panel_controls), [w.objectName() for w in panel_controls if w not in seen]
     assert window.canvas in seen and window.models_panel.table in seen
-
-
-def _drop(widget, path):
-    """Drop a local file on ``widget`` as a file manager would: enter, then drop, with its URL."""
-    from PySide6.QtCore import QMimeData, QPointF, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    pos = QPointF(widget.width() / 2, widget.height() / 2)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, drop)
-    return drop
-
-
-def _digit_png(tmp_path, name="seven.png"):
-    ink = np.full((240, 180), 255, np.uint8)          # dark ink on white paper, like a scan
-    for t in np.linspace(0, 1, 200):
-        ink[int(40 + 2 * t):int(52 + 2 * t), int(30 + 120 * t):int(30 + 120 * t) + 12] = 0   # the bar
-        x, y = int(150 - 70 * t), int(50 + 150 * t)
-        ink[y:y + 12, x:x + 12] = 0                                                           # the stem
-    path = tmp_path / name
-    QImage(ink.data, 180, 240, 180, QImage.Format.Format_Grayscale8).save(str(path))
-    return path
 
 
 def test_dropping_a_picture_on_the_canvas_classifies_it_as_predict_would(window, qtbot, tmp_path, model_path):

@@ -210,3 +210,29 @@ def test_inference_pass_matches_the_training_pass_and_touches_no_state(activatio
     for blas in (True, False):
         np.testing.assert_allclose(net.infer(x, blas=blas), expected, rtol=1e-5, atol=1e-6)
     assert [dict(layer._buf._arrays) for layer in net.layers] == buffers
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("blas", [True, False], ids=["blas", "einsum"])
+def test_the_stateless_input_gradient_matches_finite_differences_and_backward(activation, blas):
+    # Network.input_gradient (what the saliency map is made of) is backward() without its state:
+    # checked against central differences of the stateless pass, and against the training pass.
+    net = build_mlp((12, 9, 7, 4), activation=activation, dropout=0.25, seed=5, dtype=np.float64)
+    x = RNG.standard_normal((3, 12))
+    r = RNG.standard_normal((3, 4))
+    buffers = [dict(layer._buf._arrays) for layer in net.layers]
+    grads = net.flat_grads.copy()
+    trace = net.infer_trace(x, blas=blas)
+    np.testing.assert_allclose(trace[-1], net.infer(x), rtol=1e-12)
+    analytic = net.input_gradient(trace, r.copy(), blas=blas)
+    assert [dict(layer._buf._arrays) for layer in net.layers] == buffers
+    np.testing.assert_array_equal(net.flat_grads, grads)
+    numeric = numeric_grad(lambda: float(np.sum(net.infer(x) * r)), x)
+    assert rel_error(analytic, numeric) < 1e-7
+    # The training pass, asked for the input gradient by putting a layer in front of the first Dense.
+    out = net.forward(x, training=False)
+    grad = r.copy()
+    for layer in reversed(net.layers):
+        grad = layer.backward(grad)
+    np.testing.assert_allclose(out, trace[-1], rtol=1e-12)
+    assert rel_error(analytic, grad) < 1e-8   # (1 - alpha) + alpha is not exactly 1 in backward()

@@ -14,12 +14,14 @@ import mnist_gui
 PACKAGE = Path(mnist_gui.__file__).parent
 # Bottom to top, as the map in mnist_gui/__init__.py states it.
 LAYERS = [{"digits", "errors", "files", "interrupts", "atomic", "formatting", "resources_path", "__init__", "__version__", "resources"}, {"nn"}, {"data"}, {"model"},
-          {"imaging"}, {"training"}, {"state"}, {"jobs"}, {"ui", "app"}, {"bench", "cli", "__main__"}]
-QT_LAYER = 8
+          {"imaging"}, {"training"}, {"insight"}, {"state"}, {"jobs"}, {"ui", "app"}, {"bench", "cli", "__main__"}]
 
 
 def layer_of(part: str) -> int:
     return next(i for i, names in enumerate(LAYERS) if part in names)
+
+
+QT_LAYER = layer_of("ui")
 
 
 def modules():

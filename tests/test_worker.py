@@ -32,7 +32,7 @@ class Recorder:
     def __init__(self, runner: TrainingRunner) -> None:
         self.events: list[tuple[str, object, float]] = []
         names = TrainingRunner.signal_names()
-        assert len(names) == 10 and names[-1] == "done"
+        assert len(names) == 11 and names[-1] == "done"
         for name in names:
             getattr(runner, name).connect(lambda *args, n=name: self.events.append(
                 (n, args[0] if args else None, time.perf_counter())))
@@ -82,6 +82,37 @@ def test_a_run_reports_everything_in_order_and_joins_its_thread(qtbot, data):
     assert rec.of("progress")[-1].step == rec.of("progress")[-1].total_steps   # the last step always arrives
     assert runner.current_thread is None and not runner.is_running()
     assert not threads_started_since(threads_before)
+
+
+def test_each_epoch_end_reports_its_weights_and_what_it_said_about_the_validation_set(qtbot, data):
+    # What the confusion matrix follows during a run and time travel replays: computed by the run
+    # anyway (its validation pass, its final test pass), so the window need not evaluate anything.
+    from mnist_gui.insight.evaluation import evaluate_model
+    from mnist_gui.jobs import EpochSnapshot
+
+    _, rec = run(qtbot, train_job(SMALL, data))
+    names = rec.names()
+    started = rec.of("training_started")[0]
+    assert started.validation_images.shape == (1000, 784) and not started.validation_images.flags.writeable
+    assert started.validation_labels.dtype == np.uint8
+    snaps = rec.of("epoch_snapshot")
+    assert [s.epoch for s in snaps] == [1, 2] and all(isinstance(s, EpochSnapshot) for s in snaps)
+    for i, name in enumerate(names):
+        if name == "epoch_finished":
+            assert names[i + 1] == "epoch_snapshot"
+    epochs = rec.of("epoch_finished")
+    for snap, result in zip(snaps, epochs):
+        assert all(not w.flags.writeable for w in snap.weights)
+        at_epoch = started.model.copy()
+        at_epoch.network.set_weights(snap.weights)
+        again = evaluate_model(at_epoch, started.validation_images, started.validation_labels)
+        np.testing.assert_array_equal(snap.validation.predicted, again.predicted)
+        assert again.accuracy() == pytest.approx(result.val_accuracy)
+    outcome = rec.of("finished")[0]
+    test = evaluate_model(outcome.model.copy(), data.test_images, data.test_labels)
+    np.testing.assert_array_equal(outcome.test.predicted, test.predicted)
+    np.testing.assert_allclose(outcome.test.confidence, test.confidence)
+    assert test.accuracy() == pytest.approx(outcome.result.test_accuracy)
 
 
 def test_progress_is_throttled_and_each_tick_carries_the_current_weights(qtbot, data):

@@ -17,7 +17,10 @@ compared as ratios without trusting absolute timings from another day:
 7. memory: peak RSS of a whole ``fast`` training run in a fresh process;
 8. augmentation: one batch of 128 distorted (what ``--augment`` adds to every step);
 9. canvas rasterizer: one new segment (each mouse move), and a whole drawing re-rendered;
-10. library: listing 500 runs, cold and warm, and filling the Models panel (:mod:`mnist_gui.bench.library`).
+10. library: listing 500 runs, cold and warm, and filling the Models panel (:mod:`mnist_gui.bench.library`);
+4b. section 4 with the weights view and the confusion matrix visible;
+11. the inside view: one drawing update for ``best``'s 784-1024-1024-10 network;
+12. opening the gallery of the 10,000 test images.
 """
 
 from __future__ import annotations
@@ -122,6 +125,17 @@ def format_table(r: dict) -> str:
                      f"{t['headless_samples_per_second']:,.0f} samples/s, {t['turns']} turns); whole runs: "
                      f"{r['gui_throughput_ratio']:.2f}x median of {len(r['gui_ratios'])} "
                      f"({', '.join(f'{x:.2f}' for x in r['gui_ratios'])})", "target >= 0.9x"))
+    if "views_under_load" in r:
+        v = r["views_under_load"]
+        lat, t = v["lateness_ms"], v["gui_throughput_turns"]
+        rows.append(("4b. lateness, weights view + confusion matrix visible",
+                     f"p50 {lat['p50']:.1f} / p99 {lat['p99']:.1f} / max {lat['max']:.1f} ms ({lat['ticks']:,} ticks; "
+                     f"max per round {', '.join(f'{x:.0f}' for x in lat['max_per_round'])}; "
+                     f"{v['weight_tile_renders']} tile renders)", "target p99 <= 20, max <= 50"))
+        rows.append(("4b. GUI throughput / headless, the same views visible",
+                     f"{t['ratio']:.2f}x taking turns every {t['turn_seconds']:g} s ({t['gui_samples_per_second']:,.0f} vs "
+                     f"{t['headless_samples_per_second']:,.0f} samples/s, {t['turns']} turns); whole runs: "
+                     f"{v['gui_throughput_ratio']:.2f}x median of {len(v['gui_ratios'])}", "target >= 0.9x"))
     if "draw_to_prediction_ms" in r:
         d = r["draw_to_prediction_ms"]
         e2e = f"; mouse move -> signal {d['end_to_end_median']:.1f} ms" if "end_to_end_median" in d else ""
@@ -138,6 +152,17 @@ def format_table(r: dict) -> str:
         from mnist_gui.bench.library import describe
 
         rows.append(("10. library: list the runs", describe(r["library"]), "target < 1 s for 500"))
+    if "inside_update_ms" in r:
+        i = r["inside_update_ms"]
+        rows.append((f"11. inside view, one drawing update, {i['network']}",
+                     f"median {i['median']:.2f} ms, p99 {i['p99']:.2f} ms; while a training thread runs: median "
+                     f"{i['training_median']:.2f} ms, p99 {i['training_p99']:.2f} ms", "target <= 5 ms"))
+    if "gallery_open_ms" in r:
+        g = r["gallery_open_ms"]
+        rows.append((f"12. opening the gallery, {g['images']:,} test images",
+                     f"median {g['median']:.1f} ms, max {g['max']:.1f} ms (evaluation ready); first opening "
+                     f"with the evaluation computed in the worker: {g['first_with_evaluation']:.0f} ms",
+                     "target <= 100 ms"))
     w0 = max(len(a) for a, _, _ in rows)
     w1 = max(len(b) for _, b, _ in rows)
     return "\n".join(f"| {a:<{w0}} | {b:<{w1}} | {c} |" for a, b, c in rows)
@@ -146,7 +171,7 @@ def format_table(r: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mnist_gui.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true", help="the real measurements (a few minutes)")
-    parser.add_argument("--no-gui", action="store_true", help="skip the window measurements (4-6)")
+    parser.add_argument("--no-gui", action="store_true", help="skip the window measurements (4-6, 4b, 11, 12)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     results = run(full=args.full, include_gui=not args.no_gui)

@@ -1,4 +1,4 @@
-"""The window half of the benchmark (sections 4-6 of ``python -m mnist_gui.bench``).
+"""The window half of the benchmark (sections 4-6, 4b, 11 and 12 of ``python -m mnist_gui.bench``).
 
 4. Window under load: the main window is open (offscreen unless a display is set) with a digit on
    the canvas, so every weight snapshot (5 a second) re-predicts it; the ``fast`` preset
@@ -10,6 +10,14 @@
    update), timed after a real mouse stroke; plus the end-to-end latency from a mouse move event
    to ``prediction_changed``, which also includes the canvas's display-rate coalescing timer.
 6. Start-up: a fresh process, from before it is spawned to the main window's first paint.
+4b. Section 4 again with the insight views at work: the weights view in the views' tabs (its tiles
+   redrawn at every weight snapshot) and the confusion matrix open in a window of its own (following
+   the validation set at every epoch's end), both visible during the ``fast`` runs.
+11. Inside view: one drawing update (activations, saliency, the view's and the preview's repaint)
+   for the shipped 784-1024-1024-10 model (``best``'s network), idle and while a training thread
+   keeps BLAS busy.
+12. Gallery: switching to the gallery tab until its 10,000-image list has painted, the shipped
+   model's test evaluation being ready; and the first opening, evaluation included (in the worker).
 """
 
 from __future__ import annotations
@@ -242,6 +250,117 @@ def throughput_taking_turns(window, app, config, data, turn_seconds: float = 0.2
             "turns": last["turns"], "turn_seconds": turn_seconds}
 
 
+def views_under_load(window, app, config, data, rounds: int, turn_seconds: float) -> dict:
+    """Section 4b: section 4's measurements with the weights view and the confusion matrix visible."""
+    insight = window.insight
+    window.view_tabs.setCurrentWidget(insight.weights)
+    detached = window.view_tabs.detach(insight.confusion)
+    detached.resize(560, 420)
+    _spin(app, 0.3)
+    try:
+        load = window_under_load(window, app, config, data, rounds=rounds)
+        turns = throughput_taking_turns(window, app, config, data, turn_seconds=turn_seconds)
+        rendered = insight.weights.grid.renders
+    finally:
+        detached.close()
+        window.view_tabs.setCurrentIndex(0)
+        _spin(app, 0.1)
+    return {**load, "gui_throughput_turns": turns, "weight_tile_renders": rendered}
+
+
+def _paint_counter(widget):
+    """A list that grows by one (a timestamp) each time ``widget`` receives a paint event."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Spy(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                painted.append(time.perf_counter())
+            return False
+
+    painted: list[float] = []
+    spy = Spy(widget)
+    widget.installEventFilter(spy)
+    return painted
+
+
+def inside_update_ms(window, app, data, repeats: int) -> dict:
+    """Section 11: the inside view's update for one drawing, shipped 784-1024-1024-10 model: the window's
+    handler for the views (activations and saliency, strips and overlay images) plus the synchronous
+    repaint of the view and of the preview it overlays. Idle, then with a headless training in a thread."""
+    from mnist_gui.resources_path import resource
+    from mnist_gui.training import TrainingConfig, TrainingControl, TrainingSession
+
+    window.open_model(str(resource("pretrained.npz")))
+    window.view_tabs.setCurrentWidget(window.insight.inside)
+    _draw_digit(window.canvas)
+    _spin(app, 0.2)
+    image = window.preview.pixels()
+    sizes = window.model.sizes
+
+    def one() -> float:
+        t = time.perf_counter()
+        window.insight.drawing_changed(image)
+        window.insight.inside.repaint()
+        window.preview.repaint()
+        return (time.perf_counter() - t) * 1e3
+
+    idle = [one() for _ in range(repeats)]
+    control = TrainingControl()
+    session = TrainingSession(TrainingConfig(hidden=(256, 128), epochs=50, optimizer="adam"), data, control)
+    thread = threading.Thread(target=lambda: [None for _ in session.run()], daemon=True)
+    thread.start()
+    _spin(app, 0.5)
+    busy = []
+    for _ in range(repeats):
+        busy.append(one())
+        _spin(app, 0.003)
+    control.abandon()
+    thread.join(timeout=60)
+    window.view_tabs.setCurrentIndex(0)
+    idle_a, busy_a = np.array(idle), np.array(busy)
+    return {"network": "-".join(map(str, sizes)), "median": float(np.median(idle_a)),
+            "p99": float(np.percentile(idle_a, 99)), "training_median": float(np.median(busy_a)),
+            "training_p99": float(np.percentile(busy_a, 99))}
+
+
+def gallery_open_ms(window, app, repeats: int) -> dict:
+    """Section 12: from switching to the gallery tab to its list's first paint, 10,000 test images, the
+    evaluation ready (median and worst of ``repeats``); and the first opening with the evaluation
+    computed in the worker (until the tiles are painted)."""
+    from mnist_gui.resources_path import resource
+
+    window.open_model(str(resource("pretrained.npz")))   # a fresh model: its evaluation is not known yet
+    gallery, tabs = window.insight.gallery, window.view_tabs
+    tabs.setCurrentIndex(0)
+    _spin(app, 0.2)
+    painted = _paint_counter(gallery.list.viewport())
+    t = time.perf_counter()
+    tabs.setCurrentWidget(gallery)
+    deadline = t + 60
+    while gallery.count() < 10000 and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.001)
+    painted.clear()
+    while not painted and time.perf_counter() < deadline:
+        app.processEvents()
+    # Stamped when processEvents returns, i.e. after the paint (the filter sees the event before it).
+    first = (time.perf_counter() - t) * 1e3 if painted else float("nan")
+    times = []
+    for _ in range(repeats):
+        tabs.setCurrentIndex(0)
+        _spin(app, 0.05)
+        painted.clear()
+        t = time.perf_counter()
+        tabs.setCurrentWidget(gallery)
+        while not painted and time.perf_counter() - t < 5:
+            app.processEvents()
+        times.append((time.perf_counter() - t) * 1e3 if painted else float("nan"))
+    tabs.setCurrentIndex(0)
+    return {"median": float(np.median(times)), "max": float(np.max(times)), "first_with_evaluation": first,
+            "images": gallery.count()}
+
+
 def startup_seconds(repeats: int = 3) -> float:
     """Section 6: the best of ``repeats`` cold-ish starts of a fresh process to the first paint."""
     best = float("inf")
@@ -305,12 +424,16 @@ def gui_measurements(full: bool, data) -> dict:
             config = replace(config, epochs=1, limit=6000)
         load = window_under_load(window, app, config, data, rounds=3 if full else 1)
         turns = throughput_taking_turns(window, app, config, data, turn_seconds=0.25 if full else 0.03)
+        views = views_under_load(window, app, config, data, rounds=3 if full else 1,
+                                 turn_seconds=0.25 if full else 0.03)
+        inside = inside_update_ms(window, app, data, repeats=300 if full else 30)
+        gallery = gallery_open_ms(window, app, repeats=20 if full else 3)
         window.shutdown()
         window.close()
         window.deleteLater()
         _spin(app, 0.1)
-    return {"draw_to_prediction_ms": draw, **load, "gui_throughput_turns": turns,
-            "startup_seconds": startup_seconds(3 if full else 1)}
+    return {"draw_to_prediction_ms": draw, **load, "gui_throughput_turns": turns, "views_under_load": views,
+            "inside_update_ms": inside, "gallery_open_ms": gallery, "startup_seconds": startup_seconds(3 if full else 1)}
 
 
 if __name__ == "__main__":

@@ -68,6 +68,16 @@ class Layer:
     def _apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def input_gradient(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray, blas: bool = True) -> np.ndarray:
+        """The gradient with respect to this layer's input ``x``, given the gradient ``grad`` with respect
+        to its output ``y = infer(x)``: :meth:`backward` without its state (no stored inputs, no
+        buffers, no parameter gradients), so it is as safe as :meth:`infer` from any thread. An
+        element-wise layer multiplies ``grad`` by its derivative, read from ``y``."""
+        return grad * self._derivative(y)
+
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def describe(self) -> str:
         return type(self).__name__
 
@@ -114,6 +124,10 @@ class Dense(Layer):
         product += self.params["b"]
         return product
 
+    def input_gradient(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray, blas: bool = True) -> np.ndarray:
+        """``grad @ W.T``; ``blas=False`` keeps it in the calling thread, as in :meth:`infer`."""
+        return grad @ self.params["W"].T if blas else np.einsum("nj,ij->ni", grad, self.params["W"])
+
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         x = self._x
         np.matmul(x.T, grad, out=self.grads["W"])
@@ -137,6 +151,9 @@ class ReLU(Layer):
 
     def _apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0, out=out)
+
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        return (y > 0).astype(y.dtype)
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         mask = self._buf.get("mask", grad.shape, np.bool_)
@@ -162,6 +179,9 @@ class LeakyReLU(Layer):
         np.multiply(x, self.alpha, out=out)
         return np.maximum(x, out, out=out)  # for 0 < alpha < 1, max(x, alpha*x) is the leaky ReLU
 
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        return np.where(y > 0, y.dtype.type(1.0), y.dtype.type(self.alpha))
+
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         factor = self._buf.get("factor", grad.shape, grad.dtype)
         np.greater(self._y, 0, out=factor, casting="unsafe")  # 1.0 where positive, else 0.0
@@ -180,6 +200,9 @@ class Tanh(Layer):
 
     def _apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.tanh(x, out=out)
+
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        return 1 - y * y
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         s = self._buf.get("s", grad.shape, grad.dtype)
@@ -203,6 +226,9 @@ class Sigmoid(Layer):
         out += np.float32(1.0)
         out *= np.float32(0.5)
         return out
+
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        return y * (1 - y)
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         s = self._buf.get("s", grad.shape, grad.dtype)
@@ -240,6 +266,9 @@ class Dropout(Layer):
 
     def infer(self, x: np.ndarray, blas: bool = True) -> np.ndarray:
         return x   # the identity at inference (inverted dropout scales while training instead)
+
+    def input_gradient(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray, blas: bool = True) -> np.ndarray:
+        return grad
 
     def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         if self._active:

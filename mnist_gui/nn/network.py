@@ -108,6 +108,22 @@ class Network:
             x = layer.infer(x, blas)
         return x
 
+    def infer_trace(self, x: np.ndarray, blas: bool = True) -> list[np.ndarray]:
+        """``[x, layer 1's output, ..., logits]``, computed like :meth:`infer` (stateless): what
+        :meth:`input_gradient` needs, and every hidden layer's activations for a look inside."""
+        trace = [x]
+        for layer in self.layers:
+            trace.append(layer.infer(trace[-1], blas))
+        return trace
+
+    def input_gradient(self, trace: Sequence[np.ndarray], grad: np.ndarray, blas: bool = True) -> np.ndarray:
+        """The gradient of a scalar with respect to the network's input, given its gradient ``grad``
+        with respect to the logits and the :meth:`infer_trace` of that input. Stateless: it leaves
+        ``flat_grads`` and every layer buffer alone, so it may run while another thread trains."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            grad = self.layers[i].input_gradient(trace[i], trace[i + 1], grad, blas)
+        return grad
+
     def logits(self, x: np.ndarray, chunk: int = 2048) -> np.ndarray:
         """Inference logits for (N, in) inputs, in chunks to bound memory; returns a new array."""
         n = x.shape[0]

@@ -7,5 +7,7 @@
 * :mod:`~mnist_gui.state.compare` — runs side by side (settings, metrics files);
 * :mod:`~mnist_gui.state.datadir` — where the user's data folder is, found without Qt;
 * :mod:`~mnist_gui.state.my_digits` — the user's own labelled drawings (strokes and inputs), on disk;
-* :mod:`~mnist_gui.state.set_reading` — the current model's reading of them, a slice at a time, and its score.
+* :mod:`~mnist_gui.state.set_reading` — the current model's reading of them, a slice at a time, and its score;
+* :mod:`~mnist_gui.state.epochs` — the weights of each epoch of a run (time travel);
+* :mod:`~mnist_gui.state.inspection` — what the insight views look at, and what they still need computed.
 """

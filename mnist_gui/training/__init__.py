@@ -10,14 +10,14 @@
 """
 
 from mnist_gui.training.config import BOUNDS, MAX_TRAINING_BYTES, TrainingConfig, parse_hidden
-from mnist_gui.training.events import BatchProgress, EpochResult, TrainingEvent, TrainingFinished
+from mnist_gui.training.events import BatchProgress, EpochResult, Predictions, TrainingEvent, TrainingFinished
 from mnist_gui.training.session import (DIVERGENCE_LOSS, PROGRESS_INTERVAL, TrainingControl, TrainingSession, drive,
-                                        evaluate, split_validation, train)
+                                        evaluate, evaluate_with_predictions, split_validation, train)
 from mnist_gui.training.finetune import FineTuneConfig, FineTuneResult, fine_tune
 
 __all__ = [
     "BOUNDS", "BatchProgress", "DIVERGENCE_LOSS", "EpochResult", "FineTuneConfig", "FineTuneResult",
-    "MAX_TRAINING_BYTES", "PROGRESS_INTERVAL",
+    "MAX_TRAINING_BYTES", "PROGRESS_INTERVAL", "Predictions",
     "TrainingConfig", "TrainingControl", "TrainingEvent", "TrainingFinished", "TrainingSession", "drive",
-    "evaluate", "fine_tune", "parse_hidden", "split_validation", "train",
+    "evaluate", "evaluate_with_predictions", "fine_tune", "parse_hidden", "split_validation", "train",
 ]

@@ -6,6 +6,8 @@
 * :class:`TrainingFinished` once, at the end (completed, stopped, or diverged), with test metrics.
 
 Being frozen dataclasses, they can cross from the training thread to the GUI thread as they are.
+:class:`Predictions` (what a model says about each image of a set) holds read-only arrays for the same
+reason; the session keeps the latest for the validation and the test set, for whoever looks inside.
 """
 
 from __future__ import annotations
@@ -13,6 +15,34 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Union
+
+import numpy as np
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (the caller's array keeps its own flags)."""
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """A model's answer for each image of a set: the digit it reads and how sure it is.
+
+    Both arrays are read-only (they cross threads as they are): ``predicted`` (N,) uint8, the argmax
+    of the logits; ``confidence`` (N,) float32, the softmax probability of that digit.
+    """
+
+    predicted: np.ndarray
+    confidence: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("predicted", "confidence"):
+            object.__setattr__(self, name, read_only(getattr(self, name)))
+
+    def __len__(self) -> int:
+        return int(self.predicted.shape[0])
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from mnist_gui.errors import ConfigError, DatasetError, PredictionError
 from mnist_gui.training.batches import NOT_A_DIGIT, BatchSource, MixedBatchSource
 from mnist_gui.training.config import TrainingConfig
 from mnist_gui.training.continuation import check_continuable, history_of
-from mnist_gui.training.events import BatchProgress, EpochResult, TrainingEvent, TrainingFinished
+from mnist_gui.training.events import BatchProgress, EpochResult, Predictions, TrainingEvent, TrainingFinished
 
 # A mean cross-entropy above this means the true class gets probability < e^-1000: no training that
 # is still learning gets there, while an exploding one (learning rate 10) passes it within a few
@@ -120,9 +120,24 @@ def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int | 
     """(mean loss, accuracy) of a model on uint8 images, ``chunk`` rows at a time (default: as many as
     :func:`~mnist_gui.model.limits.inference_rows` allows, so a wide network's activations stay small).
     A model whose outputs overflow gives a NaN loss (no warning): callers decide what that means."""
+    loss, accuracy, _ = evaluate_with_predictions(model, images, labels, chunk)
+    return loss, accuracy
+
+
+def evaluate_with_predictions(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int | None = None
+                              ) -> tuple[float, float, Predictions]:
+    """(mean loss, accuracy, each image's :class:`Predictions`) of a model on uint8 images.
+
+    The one pass over a labelled set that training (validation, test), ``mnist-gui evaluate`` and
+    the window's confusion matrix all use, so they agree image for image. It runs the network's
+    training-time forward pass (its buffers): call it on a model no other thread is using. A model
+    whose outputs overflow gives a NaN loss and NaN confidences (no warning): callers decide.
+    """
     n = images.shape[0]
+    predicted = np.zeros(n, np.uint8)
+    confidence = np.zeros(n, np.float32)
     if n == 0:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), Predictions(predicted, confidence)
     chunk = chunk or inference_rows(model.sizes)
     total_loss = 0.0
     correct = 0
@@ -132,8 +147,12 @@ def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, chunk: int | 
             y = labels[start:start + chunk]
             logits = model.network.forward(model.encode(x), training=False)
             total_loss += model.network.loss.forward(logits, y) * x.shape[0]
-            correct += int(np.count_nonzero(np.argmax(logits, axis=1) == y))
-    return total_loss / n, correct / n
+            top = np.argmax(logits, axis=1)
+            correct += int(np.count_nonzero(top == y))
+            predicted[start:start + chunk] = top
+            # The winner's softmax probability, 1 / sum(exp(z - z_max)): a few microseconds a chunk.
+            confidence[start:start + chunk] = 1.0 / np.exp(logits - logits.max(axis=1, keepdims=True)).sum(axis=1)
+    return total_loss / n, correct / n, Predictions(predicted, confidence)
 
 
 def _blame(cfg: TrainingConfig) -> str:
@@ -253,6 +272,7 @@ class TrainingSession:
         self.train_x = np.ascontiguousarray(train_x)
         self.train_y = train_y.astype(np.intp)
         self.val_x, self.val_y = val_x, val_y.astype(np.intp)
+        self.val_x.flags.writeable = False   # shared with the GUI, which shows these images
         self.test_x, self.test_y = data.test_images, data.test_labels.astype(np.intp)
         network = build_mlp(config.sizes, activation=config.activation, dropout=config.dropout,
                             init=None if config.init == "auto" else config.init, seed=config.seed)
@@ -270,6 +290,10 @@ class TrainingSession:
         if self.my_pool is not None:
             self.model.metadata["my_digits"] = {"n_digits": len(self.my_pool), "share": config.my_digits}
         self.history: list[EpochResult] = []
+        # What the model said about each image at the last validation (each epoch's end) and at the
+        # final test: computed anyway, kept for views that show where the network fails.
+        self.validation_predictions: Predictions | None = None
+        self.test_predictions: Predictions | None = None
 
     @staticmethod
     def _my_digits_pool(config: TrainingConfig, my_digits: Sequence | None):
@@ -384,7 +408,10 @@ class TrainingSession:
 
     def _end_epoch(self, run: _Run, epoch: int, test_each_epoch: bool) -> EpochResult:
         train_loss, train_accuracy, seconds = run.last_epoch
-        val_loss, val_acc = evaluate(self.model, self.val_x, self.val_y) if self.val_x.shape[0] else (None, None)
+        val_loss, val_acc = None, None
+        if self.val_x.shape[0]:
+            val_loss, val_acc, self.validation_predictions = evaluate_with_predictions(
+                self.model, self.val_x, self.val_y)
         test_acc = evaluate(self.model, self.test_x, self.test_y)[1] if test_each_epoch else None
         pen = self._pen_drawn()
         result = EpochResult(epoch=epoch, epochs=self.epoch_offset + self.config.epochs, train_loss=train_loss,
@@ -396,7 +423,7 @@ class TrainingSession:
         return result
 
     def _finish(self, run: _Run, status: str, reason: str) -> TrainingFinished:
-        test_loss, test_acc = evaluate(self.model, self.test_x, self.test_y)
+        test_loss, test_acc, self.test_predictions = evaluate_with_predictions(self.model, self.test_x, self.test_y)
         val_acc = self.history[-1].val_accuracy if self.history else None
         pen = self._pen_drawn() or {}
         self.model.metadata.update({

@@ -3,19 +3,23 @@
 Drawing flows canvas -> :func:`preprocess_drawing` -> model -> chart; training flows runner -> panel,
 plots, chart. Which model the chart reads with is not decided here but by
 :class:`~mnist_gui.state.models.ModelSlots` (the current model, or the network in training once its
-weights arrive); the library of runs and the Models panel are handled by
+weights arrive), through the insight views' :class:`~mnist_gui.state.inspection.Inspection` (which
+may be looking at a past epoch of the run); the library of runs and the Models panel are handled by
 :class:`~mnist_gui.ui.models_controller.ModelsController`; settings are read and written through
-:class:`~mnist_gui.ui.settings.Settings`.
+:class:`~mnist_gui.ui.settings.Settings`. The insight views (:class:`~mnist_gui.ui.insight.InsightViews`)
+are tabs beside the curves; the window tells them what happened and shows what they choose.
 
 Automation contract: ``MainWindow(model_path=None)`` builds without an event loop; child objectNames
 ``drawingCanvas``, ``trainButton``, ``stopButton``, ``predictionChart``, ``lossPlot``, ``accuracyPlot``,
-``modelsPanel``, ``myDigitsView``; signals ``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict
-with test_accuracy)`` and ``current_model_changed(dict or None)`` and ``my_digits_learned(dict with
+``modelsPanel``, ``myDigitsView``, ``confusionMatrix``, ``testGallery``, ``weightsView``, ``insideView``,
+``digitMap``; signals ``prediction_changed(np.ndarray of 10)`` and ``training_finished(dict with
+test_accuracy)`` and ``current_model_changed(dict or None)`` and ``my_digits_learned(dict with
 test_accuracy, my_digits_accuracy, test_accuracy_before, my_digits_accuracy_before, before, after)``;
 :meth:`MainWindow.models` (a list of dicts with ``id``, ``name``, ``test_accuracy``, ``status``, ``current``),
-:meth:`MainWindow.set_current_model`, :meth:`MainWindow.add_to_my_digits` (the drawing, with a label) and
-:meth:`MainWindow.learn_my_digits`. My digits (the user's labelled drawings) is handled by
-:class:`~mnist_gui.ui.my_digits_controller.MyDigitsController`.
+:meth:`MainWindow.set_current_model`, :meth:`MainWindow.add_to_my_digits` (the drawing, with a label),
+:meth:`MainWindow.learn_my_digits`, :meth:`~MainWindow.confusion_matrix`,
+:meth:`~MainWindow.select_confusion_cell`, :meth:`~MainWindow.gallery_count`. My digits (the user's
+labelled drawings) is handled by :class:`~mnist_gui.ui.my_digits_controller.MyDigitsController`.
 Every failure goes through :meth:`MainWindow.show_error` (non-blocking dialog, recorded in ``last_error``).
 """
 
@@ -30,6 +34,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
 
 from mnist_gui import __version__
+from mnist_gui.digits import SIDE
 from mnist_gui.errors import ImageError, ModelFileError, display_name
 from mnist_gui.imaging.preprocess import preprocess_drawing
 from mnist_gui.jobs import RecordRun
@@ -42,6 +47,7 @@ from mnist_gui.state.models import ModelSlots
 from mnist_gui.ui.canvas import DrawingPad
 from mnist_gui.ui.help import HelpDialog
 from mnist_gui.ui.imagefile import array_image, load_image, save_png
+from mnist_gui.ui.insight import InsightViews
 from mnist_gui.ui.model_loader import ModelLoader
 from mnist_gui.ui.models_controller import ModelsController
 from mnist_gui.ui.my_digits_controller import MIN_TO_LEARN, MyDigitsController, learned_summary
@@ -55,6 +61,7 @@ from mnist_gui.ui.signals import closing_on_signals
 from mnist_gui.ui.theme import app_theme, follow_system_scheme, palette_changed
 from mnist_gui.ui.training_panel import IDLE, LOADING, TrainingPanel
 from mnist_gui.ui.unsaved_model import UnsavedModel
+from mnist_gui.ui.view_tabs import ViewTabs
 from mnist_gui.ui.worker import TrainingRunner
 
 NO_MODEL_HINT = "No model yet:\npress Train,\nor File > Open model"
@@ -116,6 +123,7 @@ class MainWindow(QMainWindow):
         self._help: HelpDialog | None = None
         self.runner = TrainingRunner(self)
         self.model_loader = ModelLoader(self)   # big model files at start-up (ModelsController.start)
+        self.insight = InsightViews(self.model_slots, self)
         self.library_ui = ModelsController(self, self.library)
         self.my_digits = MyDigitsController(self)
         self._build_ui()
@@ -174,16 +182,21 @@ class MainWindow(QMainWindow):
         row.addLayout(middle)
         row.addWidget(self.chart, 6)
         # Side and views are tab widgets: the side holds the training panel (and more panels as the app
-        # grows), the views area the training curves (and more views); a lone tab shows no tab bar.
-        self.side_tabs, self.view_tabs = QTabWidget(), QTabWidget()
+        # grows), the views area the training curves and the insight views, with the time-travel slider
+        # in the corner of its tab bar; a lone tab shows no tab bar.
+        self.side_tabs, self.view_tabs = QTabWidget(), ViewTabs()
         self.models_panel = self.library_ui.panel
         self.my_digits_view = self.my_digits.view
-        for tabs, widget, title in ((self.side_tabs, self.panel, "T&rain"),
-                                    (self.side_tabs, self.models_panel, "&Models"), (self.view_tabs, self.plots, "Curves"),
-                                    (self.view_tabs, self.my_digits_view, "M&y digits")):
-            tabs.setDocumentMode(True)
-            tabs.setTabBarAutoHide(True)
-            tabs.addTab(widget, title)
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.setTabBarAutoHide(True)
+        self.side_tabs.addTab(self.panel, "T&rain")
+        self.side_tabs.addTab(self.models_panel, "&Models")
+        insight = self.insight
+        for widget, title in ((self.plots, "Curves"), (self.my_digits_view, "M&y digits"),
+                              (insight.confusion, "Confusion matrix"), (insight.gallery, "Gallery"),
+                              (insight.weights, "Weights"), (insight.inside, "Inside"), (insight.map, "Map of digits")):
+            self.view_tabs.addTab(widget, title)
+        self.view_tabs.setCornerWidget(insight.time_travel, Qt.Corner.TopRightCorner)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(top)
         self.right_splitter.addWidget(self.view_tabs)
@@ -243,6 +256,11 @@ class MainWindow(QMainWindow):
                              (runner.finetuned, self._on_finetuned),
                              (runner.done, self._on_job_done), (self.model_loader.loaded, self.library_ui.model_loaded),
                              (self.model_loader.failed, self.library_ui.model_load_failed)):
+            source.connect(slot)
+        insight = self.insight
+        for source, slot in ((runner.training_started, insight.run_started), (runner.epoch_snapshot, insight.epoch_ended),
+                             (insight.image_chosen, self.show_test_image), (insight.epoch_changed, self._on_epoch_changed),
+                             (insight.preview_overlay, self.preview.set_overlay), (insight.reveal, self.view_tabs.reveal)):
             source.connect(slot)
 
     def _build_menus(self) -> None:
@@ -326,6 +344,7 @@ class MainWindow(QMainWindow):
         if model is not self.model_slots.loaded:
             self.unsaved.clear()     # the unsaved model (if any) is no longer the current one
         self.model_slots.load(model, source, record)
+        self.insight.model_loaded(model)
         self.show_current_model()
         self._predict()
 
@@ -345,8 +364,9 @@ class MainWindow(QMainWindow):
                                  + (f"{acc:.2%}" if acc is not None else "unknown") + pen)
         self.save_action.setEnabled(model is not None)
         self.chart.set_hint(EMPTY_HINT if model is not None else NO_MODEL_HINT)
-        self.chart.set_source(self.model_slots.caption())
+        self.chart.set_source(self._source_caption())
         record = self.model_slots.record
+        self.insight.refresh()   # the views follow the current model
         self.current_model_changed.emit(None if model is None else record.summary(True) if record is not None
                                         else {"id": None, "name": source, "test_accuracy": acc, "current": True})
 
@@ -437,16 +457,57 @@ class MainWindow(QMainWindow):
         self._predict()
         self.library_ui.drawing_changed(self._input)
         self.correction_bar.set_drawing(not self.canvas.is_empty())
+        self.insight.drawing_changed(self._input)
+
+    def show_test_image(self, pixels: np.ndarray, description: str = "") -> None:
+        """Put a 28x28 image (a gallery tile) into the preview and the chart as if it had been drawn: the
+        canvas shows it like a dropped picture (its input is these exact pixels), strokes drawn next go
+        on top of it, and undo brings the drawing back."""
+        image = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(SIDE, SIDE)
+        self._picture_input = image.copy()
+        self.canvas.show_picture(image)   # its change signal shows the input, the bars and the views
+        if description:
+            self.statusBar().showMessage(f"{description}: draw on the canvas to change it", 8000)
 
     def _predict(self, settled_ok: bool = False) -> None:
-        probs = self.chart.show_prediction(self.model_slots.displayed, self._input, settled_ok)
+        # The bars come from the model the views look at: the displayed one, or an epoch travelled to.
+        probs = self.chart.show_prediction(self.insight.inspection.model(), self._input, settled_ok)
         if probs is not None:
             self.prediction_changed.emit(probs)
 
     def refresh_prediction(self) -> None:
-        """The model the bars come from changed: say which, and predict again."""
-        self.chart.set_source(self.model_slots.caption())
+        """The model the bars come from changed: say which, and predict again (the views follow it)."""
+        self.chart.set_source(self._source_caption())
         self._predict()
+        self.insight.refresh()
+
+    def _source_caption(self) -> str:
+        """Which model the bars come from: the slots' answer, or the epoch travelled to."""
+        if self.insight.inspection.epoch is None:
+            return self.model_slots.caption()
+        return f"time travel: {self.insight.inspection.caption()}"
+
+    def _on_epoch_changed(self, epoch: int | None) -> None:
+        history = self.insight.inspection.history
+        self.chart.setTitle("Prediction" if epoch is None or history is None
+                            else f"Prediction at epoch {epoch} of {history.planned}")
+        self.chart.set_source(self._source_caption())
+        self._predict()
+
+    # -- the insight views' automation contract ------------------------------------------------------
+    def confusion_matrix(self) -> np.ndarray | None:
+        """The 10x10 counts (rows true digit, columns predicted) the confusion matrix shows, as int64;
+        None until the evaluation has arrived (asking starts it, in the background, even while the
+        view is hidden). For the current model it is the test set's, as ``mnist-gui evaluate`` prints."""
+        return self.insight.confusion_matrix()
+
+    def select_confusion_cell(self, true_digit: int, predicted_digit: int) -> None:
+        """Filter the gallery to one cell of the confusion matrix (as a click on it does)."""
+        self.insight.show_cell(int(true_digit), int(predicted_digit))
+
+    def gallery_count(self) -> int:
+        """How many images the gallery shows (0 until its evaluation has arrived)."""
+        return self.insight.gallery.count()
 
     # -- My digits: the user's own drawings, labelled ------------------------------------------------
     def add_to_my_digits(self, label: int) -> bool:
@@ -626,7 +687,7 @@ class MainWindow(QMainWindow):
         self._set_job("train")
         self._run_reported = False
         self.runner.train(config, self._dataset_path, RecordRun(str(self.library.folder), parent, parent_curves),
-                          initial=initial, my_digits=my_digits)
+                          data=self.insight.data(), initial=initial, my_digits=my_digits)
         return True
 
     def live_title(self) -> str:
@@ -658,6 +719,8 @@ class MainWindow(QMainWindow):
                     f"Still using {using}."))
         self._dataset_path = loaded.path
         self.panel.set_dataset_size(data.n_train)
+        self.insight.set_dataset_path(loaded.path)
+        self.insight.dataset_loaded(loaded)
         self.dataset_label.setText(f"Dataset: {data.source} ({len(data.train_images):,} train / "
                                    f"{len(data.test_images):,} test images)")
         self.settings.dataset_path = loaded.path
@@ -669,16 +732,17 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, ev) -> None:
         self.model_slots.note_progress(ev.epoch, ev.epochs)
-        self.chart.set_source(self.model_slots.caption())   # a no-op unless the words change
+        self.chart.set_source(self._source_caption())   # a no-op unless the words change
 
     def _on_epoch(self, ev) -> None:
         self.model_slots.note_epoch(ev.val_accuracy)
-        self.chart.set_source(self.model_slots.caption())
+        self.chart.set_source(self._source_caption())
 
     def _on_snapshot(self, snapshot) -> None:
         if not self._closing and self.model_slots.apply_weights(snapshot.weights) is not None:
-            self.chart.set_source(self.model_slots.caption())
+            self.chart.set_source(self._source_caption())
             self._predict(settled_ok=True)   # watch it learn
+            self.insight.weights_changed(snapshot.weights)
 
     def _on_training_finished(self, outcome) -> None:
         r = outcome.result
@@ -686,6 +750,7 @@ class MainWindow(QMainWindow):
             self.plots.mark_test(r.test_accuracy)
         if self.library_ui.training_finished(outcome):
             self.model_loader.forget()   # the trained model wins over one still being loaded
+        self.insight.run_finished(outcome)
         self.show_current_model()
         self._predict()
         if r.status == "diverged":
@@ -709,6 +774,7 @@ class MainWindow(QMainWindow):
         self.models_panel.set_training(False)
         self.library_ui.update_plots()
         self.refresh_prediction()
+        self.insight.run_ended()
         self.panel.show_failed(str(error))
         self.show_error("Cannot learn from My digits" if self._job == "finetune" else "Training could not run",
                         f"{error}\n\nThe previous model stays loaded.")
@@ -719,6 +785,7 @@ class MainWindow(QMainWindow):
         if self.model_slots.training:   # abandoned without an outcome
             self.model_slots.end_training()
         self.models_panel.set_training(False)
+        self.insight.run_ended()
         self.panel.set_state(IDLE)
         if stopped_while_loading:   # Stop pressed before the network existed: the load was cut short
             self.panel.show_failed("stopped while loading the dataset: nothing was trained")
@@ -773,6 +840,7 @@ class MainWindow(QMainWindow):
         self._dataset_path = s.dataset_path
         # The bundled copy's size is known without loading it; another dataset's once it has been loaded.
         self.panel.set_dataset_size(BUNDLED_TRAIN_IMAGES if self._dataset_path is None else None)
+        self.insight.set_dataset_path(s.dataset_path)
         shown = display_name(self._dataset_path) if self._dataset_path else "bundled MNIST"
         self.dataset_label.setText(f"Dataset: {shown} (loaded when you train)")
         if s.problems:   # a damaged settings file: defaults were used, and one warning says so
@@ -811,12 +879,14 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self._closing = True
             self._save_settings()
+            self.view_tabs.close_windows()
         if self.model_slots.training and not self._closing_on_signal:
             self.statusBar().showMessage("Stopping the training; the run is kept in the library…")
             self.runner.finish(KEEP_RUN_SECONDS)
         self.runner.shutdown()
         self.library_ui.shutdown()
         self.model_loader.shutdown()
+        self.insight.shutdown()
 
     def close_now(self) -> None:
         """Close without asking anyone (a signal: SIGTERM, SIGHUP, Ctrl-C): an unsaved trained model is
@@ -842,7 +912,7 @@ class MainWindow(QMainWindow):
             widget.apply_theme(self._theme)
 
     def _themed(self) -> list:
-        return [self.plots, self.chart, self.panel, self.notice, self.my_digits_view]
+        return [self.plots, self.chart, self.panel, self.notice, self.my_digits_view, *self.insight.themed()]
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self.unsaved.may_close(self.close):   # a trained model saved nowhere: ask first

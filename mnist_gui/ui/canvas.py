@@ -11,6 +11,8 @@ goes straight to :func:`mnist_gui.imaging.preprocess.preprocess_drawing`.
 The drawing area is the largest square that fits the widget. Every stroke is also kept as a list of
 points in *unit* coordinates (0..1 across the square) with its pen width as a fraction of the side,
 so undoing a stroke or resizing the window re-renders the drawing exactly, at any size or pixel ratio.
+A picture (a dropped image file, a test image chosen in the gallery) can lie under the strokes:
+:meth:`DrawingCanvas.show_picture`.
 
 ``changed`` is throttled: it fires at once for the first change after a quiet spell and then at most
 once per :data:`EMIT_INTERVAL_MS` while the user keeps drawing (the last state is always delivered),

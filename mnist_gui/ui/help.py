@@ -56,6 +56,15 @@ becomes the current model; a stopped or diverged one waits in the list, and a no
 or more models to overlay their curves and compare their settings; <b>Continue training</b> gives the
 current model more epochs from where it stopped.</p>
 
+<h3>Looking inside</h3>
+<p>The tabs beside <i>Curves</i> show the model the bars come from. The <b>Confusion matrix</b> counts, for
+each true digit, what the network read (the test set; during training the validation set, epoch by
+epoch); click a cell to see those images in the <b>Gallery</b>, where clicking a tile puts it on the canvas
+as if you had drawn it. <b>Weights</b> shows what each first-layer unit looks for (red excites, blue
+inhibits); <b>Inside</b> shows each layer's activations for your drawing and which pixels push towards the
+answer (red) or against it (blue); the <b>Map of digits</b> places 2,000 test images by the last hidden
+layer, with a star for your drawing. The <b>epoch</b> slider replays a run: the bars and the views as they
+were after any epoch. Right-click a tab to open that view in a window of its own.</p>
 <h3>Teach it your handwriting</h3>
 <p>When the network misreads your drawing, tell it the right digit in one gesture: click that digit's bar,
 press its key (0-9) with the canvas focused, or use <b>That's a…</b>; <b>Keep</b> (or Enter) saves a drawing

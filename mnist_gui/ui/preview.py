@@ -2,7 +2,8 @@
 
 Showing the preprocessed input makes the preprocessing honest: a user whose '7' is read as a '1'
 can see that the network was shown a thin slanted bar. Pixels are scaled by nearest neighbour so
-each of the 784 inputs stays a visible square.
+each of the 784 inputs stays a visible square. An RGBA overlay of the same 28x28 grid (the saliency
+map, while the "Inside" view is open) can be laid over it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class DigitPreview(QWidget):
                         "20x20 and centred by its centre of mass, like the MNIST digits.")
         self._pixels: np.ndarray | None = None
         self._image = QImage()
+        self._overlay = QImage()
 
     def sizeHint(self) -> QSize:
         return QSize(SIDE * 5, SIDE * 5)
@@ -48,9 +50,26 @@ class DigitPreview(QWidget):
         else:
             arr = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(SIDE, SIDE)
             self._pixels = arr.copy()
-            # QImage does not own the NumPy buffer: copy() detaches it.
-            self._image = QImage(self._pixels.data, SIDE, SIDE, SIDE, QImage.Format.Format_Grayscale8).copy()
+            # QImage does not own the NumPy buffer: the conversion copies it, into the format the raster
+            # engine scales fastest (RGB32: 0.02 ms for this 28x28 blown up, grey 0.5 ms).
+            self._image = QImage(self._pixels.data, SIDE, SIDE, SIDE, QImage.Format.Format_Grayscale8).convertToFormat(
+                QImage.Format.Format_RGB32)
         self.update()
+
+    def set_overlay(self, rgba: np.ndarray | None) -> None:
+        """Lay a (28, 28, 4) uint8 RGBA image over the pixels (None: none)."""
+        if rgba is None:
+            if self._overlay.isNull():
+                return
+            self._overlay = QImage()
+        else:
+            arr = np.ascontiguousarray(rgba, dtype=np.uint8).reshape(SIDE, SIDE, 4)
+            self._overlay = QImage(arr.data, SIDE, SIDE, 4 * SIDE, QImage.Format.Format_RGBA8888).convertToFormat(
+                QImage.Format.Format_ARGB32_Premultiplied)
+        self.update()
+
+    def has_overlay(self) -> bool:
+        return not self._overlay.isNull()
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -65,6 +84,8 @@ class DigitPreview(QWidget):
             painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "empty")
         else:
             painter.drawImage(target, self._image)
+            if not self._overlay.isNull():
+                painter.drawImage(target, self._overlay)
         # The 20x20 box MNIST fits digits into, as a faint guide.
         painter.setPen(QPen(QColor(70, 110, 170, 140), 1, Qt.PenStyle.DotLine))
         painter.drawRect(target.x() + 4 * cell, target.y() + 4 * cell, 20 * cell - 1, 20 * cell - 1)

@@ -22,8 +22,8 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from mnist_gui.data import MnistData
 from mnist_gui.errors import ConfigError, LoadCancelled, MnistGuiError
-from mnist_gui.jobs import (DatasetLoaded, FineTune, FineTuneOutcome, FineTuneStarted, Job, LoadDataset, RecordRun,
-                            Train, TrainingOutcome, TrainingStarted, WeightsSnapshot)
+from mnist_gui.jobs import (DatasetLoaded, EpochSnapshot, FineTune, FineTuneOutcome, FineTuneStarted, Job, LoadDataset,
+                            RecordRun, Train, TrainingOutcome, TrainingStarted, WeightsSnapshot)
 from mnist_gui.model import Model
 from mnist_gui.training import BatchProgress, EpochResult, TrainingConfig
 
@@ -83,6 +83,7 @@ class TrainingRunner(QObject):
     progress = Signal(object)          # BatchProgress
     snapshot = Signal(object)          # WeightsSnapshot: the current weights, for "watch it learn"
     epoch_finished = Signal(object)    # EpochResult
+    epoch_snapshot = Signal(object)    # EpochSnapshot: weights and validation predictions at the epoch's end
     finished = Signal(object)          # TrainingOutcome
     finetune_started = Signal(object)  # FineTuneStarted (then progress, snapshot, epoch_finished as for training)
     finetuned = Signal(object)         # FineTuneOutcome
@@ -212,6 +213,8 @@ class TrainingRunner(QObject):
                 self.snapshot.emit(payload)
             case EpochResult():
                 self.epoch_finished.emit(payload)
+            case EpochSnapshot():
+                self.epoch_snapshot.emit(payload)
             case TrainingStarted():
                 self.training_started.emit(payload)
             case TrainingOutcome():
