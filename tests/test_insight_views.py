@@ -83,7 +83,7 @@ def wait_idle(window: MainWindow, qtbot, timeout: int = 30000) -> None:
 
 def test_the_views_are_tabs_beside_the_curves(window):
     tabs = window.view_tabs
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Curves", *VIEWS.values()]
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Curves", *VIEWS.values(), "M&y digits"]
     for name, title in VIEWS.items():
         view = window.findChild(QWidget, name)
         assert view is not None and tabs.tabText(tabs.indexOf(view)) == title

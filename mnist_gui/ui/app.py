@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRect, QTimer, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter,
-                               QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
 
 from mnist_gui import __version__
 from mnist_gui.digits import SIDE
@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
         middle.addWidget(preview_box, 1)
         middle.addWidget(self.correction_bar)
         row.addWidget(self.pad, 5)
-        row.addLayout(middle)
+        row.addLayout(middle, 3)
         row.addWidget(self.chart, 6)
         # Side and views are tab widgets: the side holds the training panel (and more panels as the app
         # grows), the views area the training curves and the insight views, with the time-travel slider
@@ -189,12 +189,22 @@ class MainWindow(QMainWindow):
         self.my_digits_view = self.my_digits.view
         self.side_tabs.setDocumentMode(True)
         self.side_tabs.setTabBarAutoHide(True)
-        self.side_tabs.addTab(self.panel, "T&rain")
+        # The training form scrolls when the window is short (a 1024x600 netbook): it is the tallest part.
+        self.panel_scroll = QScrollArea()
+        self.panel_scroll.setObjectName("trainScroll")
+        self.panel_scroll.setWidget(self.panel)
+        self.panel_scroll.setWidgetResizable(True)
+        self.panel_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.panel_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.panel_scroll.setMinimumWidth(self.panel.minimumSizeHint().width()
+                                          + self.panel_scroll.verticalScrollBar().sizeHint().width())
+        self.side_tabs.addTab(self.panel_scroll, "T&rain")
         self.side_tabs.addTab(self.models_panel, "&Models")
         insight = self.insight
-        for widget, title in ((self.plots, "Curves"), (self.my_digits_view, "M&y digits"),
-                              (insight.confusion, "Confusion matrix"), (insight.gallery, "Gallery"),
-                              (insight.weights, "Weights"), (insight.inside, "Inside"), (insight.map, "Map of digits")):
+        for widget, title in ((self.plots, "Curves"), (insight.confusion, "Confusion matrix"),
+                              (insight.gallery, "Gallery"), (insight.weights, "Weights"), (insight.inside, "Inside"),
+                              (insight.map, "Map of digits"), (self.my_digits_view, "M&y digits")):
             self.view_tabs.addTab(widget, title)
         self.view_tabs.setCornerWidget(insight.time_travel, Qt.Corner.TopRightCorner)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
@@ -225,7 +235,7 @@ class MainWindow(QMainWindow):
         if self.side_tabs.currentWidget() is self.models_panel and sizes[0] < PREFERRED_WIDTH:
             self._side_width = sizes[0]
             self.main_splitter.setSizes([PREFERRED_WIDTH, sum(sizes) - PREFERRED_WIDTH])
-        elif self.side_tabs.currentWidget() is self.panel and self._side_width and sizes[0] == PREFERRED_WIDTH:
+        elif self.side_tabs.currentWidget() is self.panel_scroll and self._side_width and sizes[0] == PREFERRED_WIDTH:
             self.main_splitter.setSizes([self._side_width, sum(sizes) - self._side_width])
             self._side_width = None
 

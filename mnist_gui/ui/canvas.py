@@ -62,7 +62,7 @@ class DrawingCanvas(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setAcceptDrops(True)
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(150, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Draw a digit with the left mouse button, or drop a picture of one (or a model file).\n"
                         "Ctrl+Z undoes the last stroke; Esc or Delete clears.\n"
@@ -380,14 +380,14 @@ class DrawingPad(QGroupBox):
         self.pen_slider.setRange(4, 60)
         self.pen_slider.setValue(self.canvas.pen_width())
         self.pen_slider.setToolTip("Pen width")
-        self.pen_slider.setMinimumWidth(60)
+        self.pen_slider.setMinimumWidth(40)
         self.pen_slider.valueChanged.connect(self.canvas.set_pen_width)
         undo, clear = QToolButton(), QToolButton()
         undo.setText("Undo")
         clear.setText("Clear")
         for button in (undo, clear):
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            button.setMinimumWidth(56)
+            button.setMinimumWidth(44)
         undo.setToolTip("Undo the last stroke (Ctrl+Z)")
         clear.setToolTip("Clear the drawing (Esc or Delete)")
         undo.clicked.connect(self.canvas.undo)

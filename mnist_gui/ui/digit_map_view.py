@@ -65,7 +65,7 @@ class DigitMapView(InsightView):
         super().__init__("", parent)
         self.setObjectName("digitMap")
         self.plot = pg.PlotWidget()
-        self.plot.setMinimumSize(220, 150)
+        self.plot.setMinimumSize(180, 120)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()

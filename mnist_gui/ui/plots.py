@@ -63,7 +63,7 @@ class _Legend(pg.LegendItem):
 def _make_plot(name: str, title: str, y_label: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
     plot = pg.PlotWidget()
     plot.setObjectName(name)
-    plot.setMinimumSize(220, 170)
+    plot.setMinimumSize(170, 120)
     item = plot.getPlotItem()
     item.setTitle(title, size="11pt")
     item.setLabel("bottom", "epoch")

@@ -60,7 +60,7 @@ class PredictionChart(QGroupBox):
         self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confidence_label = QLabel("")
         cfont = QFont(self.font())
-        cfont.setPointSize(15)
+        cfont.setPointSize(13)
         self.confidence_label.setFont(cfont)
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         # Fixed sizes: QLabel.setText re-lays-out the whole window unless the label's size cannot
@@ -80,7 +80,8 @@ class PredictionChart(QGroupBox):
         left.addStretch(1)
 
         self.plot = pg.PlotWidget()
-        self.plot.setMinimumSize(180, 160)
+        # Wide enough for all ten digits' tick labels (pyqtgraph drops labels that would overlap).
+        self.plot.setMinimumSize(150, 110)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)
@@ -90,10 +91,13 @@ class PredictionChart(QGroupBox):
         item.setYRange(0, 1.05, padding=0)
         item.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
         item.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.25, 0.5, 0.75, 1.0)]])
-        item.getAxis("left").setWidth(42)
+        item.getAxis("left").setWidth(40)
         tick_font = QFont(self.font())
-        tick_font.setPointSize(11)
+        tick_font.setPointSize(10)
         item.getAxis("bottom").setTickFont(tick_font)
+        small = QFont(self.font())
+        small.setPointSize(8)
+        item.getAxis("left").setTickFont(small)
         item.setLabel("bottom", "digit")
         item.setYRange(0, 1.12, padding=0)   # room above a full bar for its value
         self._normal_brush = self._top_brush = pg.mkBrush(None)

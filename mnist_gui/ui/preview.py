@@ -23,7 +23,8 @@ class DigitPreview(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(SIDE * 3, SIDE * 3)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        # It grows with the window (whole screen pixels per input pixel, see paintEvent).
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("The 28x28 image the network receives: your drawing cropped, scaled to fit\n"
                         "20x20 and centred by its centre of mass, like the MNIST digits.")
         self._pixels: np.ndarray | None = None
@@ -103,7 +104,5 @@ class PreviewBox(QGroupBox):
         caption = QLabel("Cropped, scaled to fit 20x20 and centred, like the MNIST digits.")
         caption.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.preview)
+        layout.addWidget(self.preview, 1)
         layout.addWidget(caption)
-        layout.addStretch(1)
-        self.setMaximumWidth(190)

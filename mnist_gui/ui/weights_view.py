@@ -237,7 +237,7 @@ class WeightsView(InsightView):
         self.previous_button.clicked.connect(lambda: self.set_page(self.grid.page - 1))
         self.next_button.clicked.connect(lambda: self.set_page(self.grid.page + 1))
         self.page_label = QLabel("")
-        self.page_label.setMinimumWidth(150)
+        self.page_label.setMinimumWidth(90)
         self.scale_box = QCheckBox("each tile on its own scale")
         self.scale_box.setChecked(True)
         self.scale_box.setToolTip("On: each tile's strongest weight is full colour (patterns show). "
