@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -121,18 +120,19 @@ def time_to_accuracy(config, target: float, data_path=None) -> tuple[float | Non
 
 def peak_rss_of_training(args: list[str]) -> tuple[float, float]:
     """(peak RSS in MB, wall seconds) of ``mnist-gui train ARGS`` in a fresh process (which records its
-    run in a temporary library, not the user's)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    run in a temporary library, not the user's). The peak is that process's own (``wait4``), not the
+    largest of every child this process has had."""
     t = time.perf_counter()
-    with tempfile.TemporaryDirectory() as library:
-        proc = subprocess.run([sys.executable, "-m", "mnist_gui", "train", *args], capture_output=True, text=True,
-                              env=dict(os.environ, MNIST_GUI_DATA_DIR=library))
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the max over all waited-for children: fine, this is the biggest one.
-    return max(after, before) / 1024.0, wall
+    with tempfile.TemporaryDirectory() as library, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "mnist_gui", "train", *args], stdout=subprocess.DEVNULL,
+                                stderr=err, env=dict(os.environ, MNIST_GUI_DATA_DIR=library))
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(err.read())
+    return usage.ru_maxrss / 1024.0, wall
 
 
 def machine_description() -> str:
