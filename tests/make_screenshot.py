@@ -1,4 +1,4 @@
-"""Take resources/screenshot.png: the main window at 1280x800 during a training run, with a drawn digit.
+"""Take resources/screenshot.png: the main window (1280x800, or --size) during a training run, with a drawn digit.
 
 Run it under a real (virtual) X server so fonts and styles are what a user sees::
 
@@ -50,7 +50,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "resources" / "screenshot.png"))
     parser.add_argument("--at", type=float, default=0.45, help="fraction of the run done when the shot is taken")
     parser.add_argument("--model", default=None)
+    parser.add_argument("--size", default="1280x800", help="window size, e.g. 1024x600 (a netbook)")
     args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp())
     os.environ["MNIST_GUI_DATA_DIR"] = tempfile.mkdtemp()   # the run it starts goes to a library of its own
@@ -59,7 +61,7 @@ def main() -> int:
     from mnist_gui.app import MainWindow
 
     window = MainWindow(model_path=args.model)
-    window.resize(1280, 800)
+    window.resize(width, height)
     window.show()
     wait(300)
     for stroke in three(window.canvas.drawing_rect()):
