@@ -57,7 +57,7 @@ def test_nothing_overlaps_and_the_chart_keeps_every_digit(qtbot, size):
 
 def test_the_training_form_scrolls_and_train_stays_reachable(qtbot):
     window = shown(qtbot, 1024, 600)
-    scroll = window.panel_scroll
+    scroll = window.panel.form_scroll
     button = window.panel.train_button
     scroll.ensureWidgetVisible(button)
     qtbot.wait(50)

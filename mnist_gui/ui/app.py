@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRect, QTimer, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QSplitter, QTabWidget, QVBoxLayout, QWhatsThis, QWidget)
 
 from mnist_gui import __version__
 from mnist_gui.digits import SIDE
@@ -189,17 +189,7 @@ class MainWindow(QMainWindow):
         self.my_digits_view = self.my_digits.view
         self.side_tabs.setDocumentMode(True)
         self.side_tabs.setTabBarAutoHide(True)
-        # The training form scrolls when the window is short (a 1024x600 netbook): it is the tallest part.
-        self.panel_scroll = QScrollArea()
-        self.panel_scroll.setObjectName("trainScroll")
-        self.panel_scroll.setWidget(self.panel)
-        self.panel_scroll.setWidgetResizable(True)
-        self.panel_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.panel_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.panel_scroll.setMinimumWidth(self.panel.minimumSizeHint().width()
-                                          + self.panel_scroll.verticalScrollBar().sizeHint().width())
-        self.side_tabs.addTab(self.panel_scroll, "T&rain")
+        self.side_tabs.addTab(self.panel, "T&rain")
         self.side_tabs.addTab(self.models_panel, "&Models")
         insight = self.insight
         for widget, title in ((self.plots, "Curves"), (insight.confusion, "Confusion matrix"),
@@ -235,7 +225,7 @@ class MainWindow(QMainWindow):
         if self.side_tabs.currentWidget() is self.models_panel and sizes[0] < PREFERRED_WIDTH:
             self._side_width = sizes[0]
             self.main_splitter.setSizes([PREFERRED_WIDTH, sum(sizes) - PREFERRED_WIDTH])
-        elif self.side_tabs.currentWidget() is self.panel_scroll and self._side_width and sizes[0] == PREFERRED_WIDTH:
+        elif self.side_tabs.currentWidget() is self.panel and self._side_width and sizes[0] == PREFERRED_WIDTH:
             self.main_splitter.setSizes([self._side_width, sum(sizes) - self._side_width])
             self._side_width = None
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from mnist_gui.errors import ConfigError
 from mnist_gui.nn import ACTIVATIONS, OPTIMIZERS, SCHEDULES
@@ -212,14 +212,28 @@ class TrainingPanel(QGroupBox):
         self.detail_label = StatusText(" ")   # a QLabel would re-lay-out the window at every tick
         self.detail_label.setObjectName("trainingDetail")
 
+        # The fields scroll when the window is short (a 1024x600 netbook); the error line, the buttons
+        # and the progress stay in view under them.
+        fields = QWidget()
+        fields.setLayout(form)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setObjectName("trainScroll")
+        self.form_scroll.setWidget(fields)
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.form_scroll.setMinimumWidth(fields.minimumSizeHint().width()
+                                         + self.form_scroll.verticalScrollBar().sizeHint().width())
+        self.form_scroll.setMinimumHeight(120)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.form_scroll, 1)
         layout.addWidget(self.form_error)
         layout.addSpacing(6)
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.detail_label)
-        layout.addStretch(1)
 
         self.train_button.clicked.connect(self.request_train)
         self.pause_button.clicked.connect(self.toggle_pause)
