@@ -56,13 +56,18 @@ def test_nothing_overlaps_and_the_chart_keeps_every_digit(qtbot, size):
 
 
 def test_the_training_form_scrolls_and_train_stays_reachable(qtbot):
+    """On a short screen the fields scroll; the buttons and the progress stay in view under them."""
     window = shown(qtbot, 1024, 600)
-    scroll = window.panel.form_scroll
-    button = window.panel.train_button
-    scroll.ensureWidgetVisible(button)
+    panel = window.panel
+    for widget in (panel.train_button, panel.pause_button, panel.stop_button, panel.progress_bar):
+        assert widget.isVisible() and window.rect().contains(rect_in(window, widget)), widget
+    scroll = panel.form_scroll
+    assert scroll.verticalScrollBar().maximum() > 0   # the form is taller than its room here
+    last = panel.my_digits_check
+    scroll.ensureWidgetVisible(last)
     qtbot.wait(50)
     viewport = QRect(scroll.viewport().mapTo(window, QPoint(0, 0)), scroll.viewport().size())
-    assert viewport.contains(rect_in(window, button))
+    assert viewport.contains(rect_in(window, last))
 
 
 def test_the_preview_grows_with_the_window(qtbot):
