@@ -22,15 +22,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QEventLoop, QPoint, QPointF, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, QSettings  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
-def wait(ms: int) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
+from make_screenshot import wait  # noqa: E402  (an event loop, not QTest.qWait: the training thread runs)
 
 
 def wait_until(condition, ms: int = 60000) -> None:
