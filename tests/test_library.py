@@ -355,3 +355,17 @@ def test_the_model_cache_serves_a_changed_file_afresh(library):
     assert library.load_model(run.id) is first
     save_model(small_model(9), run.model_path)
     assert library.load_model(run.id) is not first
+
+
+def test_run_ids_sort_in_starting_order_even_within_a_second():
+    """Ids carry the millisecond before their random part, so runs started within one second (a model
+    imported as the window opens, a quick run just after) still list in the order they started."""
+    import time as _time
+
+    from mnist_gui.state.library import _ID, _new_id
+
+    ids = []
+    for _ in range(40):
+        ids.append(_new_id())
+        _time.sleep(0.002)
+    assert all(_ID.match(i) for i in ids) and ids == sorted(ids) and len(set(ids)) == len(ids)

@@ -643,9 +643,13 @@ class RunLibrary:
 
 
 def _new_id() -> str:
-    """The local time to the second, and a random suffix: sorts by date, and two programs starting a run
-    in the same second still differ (and the exclusive mkdir settles the rest)."""
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    """The local time to the second, then the millisecond (3 hex digits) and a random part (3 more): sorts
+    by starting time even within a second (a model imported as the window opens and a quick run started
+    just after keep their order, so the Models panel inserts the run instead of rebuilding), and two
+    programs starting a run in the same millisecond still differ (the exclusive mkdir settles the rest)."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return f"{stamp}-{int(now % 1 * 1000):03x}{secrets.token_hex(2)[:3]}"
 
 
 def _reason(exc: BaseException) -> str:
