@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -118,33 +116,16 @@ def time_to_accuracy(config, target: float, data_path=None) -> tuple[float | Non
     return None, config.epochs, last
 
 
-_PEAK_WRAPPER = """
-import sys
-from mnist_gui.cli import main
-try:
-    code = main(sys.argv[2:])
-finally:
-    with open('/proc/self/status') as status, open(sys.argv[1], 'w') as out:
-        out.write(status.read().split('VmHWM:')[1].split()[0])
-sys.exit(code)
-"""
-
-
 def peak_rss_of_training(args: list[str]) -> tuple[float, float]:
     """(peak RSS in MB, wall seconds) of ``mnist-gui train ARGS`` in a fresh process (which records its
-    run in a temporary library, not the user's). The peak is the process's own high-water mark since
-    it started Python (``VmHWM``); ``ru_maxrss`` of a child would include this benchmark's own memory,
-    inherited through fork/vfork before exec (a full run reported 479 MB for a 220 MB training)."""
+    run in a temporary library, not the user's): :func:`mnist_gui.bench.memory.child_peak_mb`, the
+    process's own high-water mark (a full run used to print 479 MB for a 215 MB training)."""
+    from mnist_gui.bench.memory import child_peak_mb
+
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as library:
-        report = os.path.join(library, "peak")
-        proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, report, "train", *args], capture_output=True,
-                              text=True, env=dict(os.environ, MNIST_GUI_DATA_DIR=library))
-        wall = time.perf_counter() - t
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr)
-        with open(report) as fh:
-            return int(fh.read()) / 1024.0, wall
+        peak = child_peak_mb(args, dict(os.environ, MNIST_GUI_DATA_DIR=library))
+    return peak, time.perf_counter() - t
 
 
 def machine_description() -> str:
