@@ -443,6 +443,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from mnist_gui.data import load_mnist
     from mnist_gui.imaging.pen_sets import pen_drawn_report
     from mnist_gui.insight.evaluation import confusion_counts, per_class_accuracy
+    from mnist_gui.model.model import OVERFLOW
     from mnist_gui.training import evaluate_with_predictions
 
     model, shown, record = _find_model(_library(), args.model)
@@ -453,9 +454,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     # The same pass as the window's confusion matrix (and training's test evaluation): same counts.
     with np.errstate(all="ignore"):
         loss, acc, predictions = evaluate_with_predictions(model, data.test_images, labels)
-    if not np.isfinite(predictions.confidence).all():
-        raise PredictionError(f"{display_name(shown)} on the test images: the network's outputs overflow "
-                              "(not finite), so it gives no answer")
+    bad = np.flatnonzero(~np.isfinite(predictions.confidence))
+    if bad.size:   # the model's own message, as predict() gives it
+        raise PredictionError(f"{display_name(shown)} on the test images: {OVERFLOW} (image {bad[0]} of "
+                              f"{labels.size})")
     confusion = confusion_counts(labels, predictions.predicted)
     per_class = [float(a) for a in np.nan_to_num(per_class_accuracy(confusion))]
     try:
