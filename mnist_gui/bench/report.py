@@ -51,7 +51,7 @@ def run(full: bool, include_gui: bool = True) -> dict:
     # The fast preset runs its whole schedule (5 epochs), the same run the window measurement makes.
     from mnist_gui.bench.reference import reference_epoch_seconds
 
-    n_ref = 55000 if full else 9000   # the engine trains on what the validation split leaves
+    n_ref = data.train_images.shape[0] - ref.val_size   # an epoch of the engine: what validation leaves
     ref_images = data.train_images[:n_ref].astype(np.float32) / 255.0
     ref_epoch = reference_epoch_seconds(ref_images, data.train_labels[:n_ref], epochs=3 if full else 1)
     results["reference_epoch"] = {"seconds": ref_epoch, "images": n_ref, "samples_per_second": n_ref / ref_epoch}
