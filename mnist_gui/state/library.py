@@ -649,7 +649,7 @@ def _new_id() -> str:
     programs starting a run in the same millisecond still differ (the exclusive mkdir settles the rest)."""
     now = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    return f"{stamp}-{int(now % 1 * 1000):03x}{secrets.token_hex(2)[:3]}"
+    return f"{stamp}-{int(now % 1 * 1000):03x}{secrets.randbelow(16**3):03x}"
 
 
 def _reason(exc: BaseException) -> str:
