@@ -881,8 +881,7 @@ class MainWindow(QMainWindow):
             self._save_settings()
             self.view_tabs.close_windows()
         if self.model_slots.training and not self._closing_on_signal:
-            self.statusBar().showMessage("Stopping the training; the run is kept in the library…")
-            self.runner.finish(KEEP_RUN_SECONDS)
+            self.runner.finish(KEEP_RUN_SECONDS)   # blocks: a status message here would never be painted
         self.runner.shutdown()
         self.library_ui.shutdown()
         self.model_loader.shutdown()
